@@ -1,0 +1,1 @@
+"""Shared layer for human parsing on Detectron2."""

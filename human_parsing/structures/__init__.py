@@ -1,0 +1,3 @@
+from .parsing import ParsingMaps, PersonParsing
+
+__all__ = ["ParsingMaps", "PersonParsing"]

@@ -1,0 +1,1 @@
+"""Placeholder package; the method is not implemented yet."""
