@@ -1,0 +1,72 @@
+#!/usr/bin/env python
+"""Train and evaluate any human-parsing model of this project (Parsing R-CNN, PGN, ...).
+
+Same flags as Detectron2's ``tools/train_net.py``: ``--config-file``, ``--eval-only``,
+``--resume``, ``--num-gpus``, ``--num-machines``, ``--machine-rank``, ``--dist-url`` and trailing
+``KEY VALUE`` overrides. On a machine without GPUs, ``--num-gpus N`` starts N CPU processes (gloo).
+"""
+import logging
+from collections import OrderedDict
+
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.config import get_cfg
+from detectron2.engine import default_argument_parser, default_setup, hooks, launch
+from detectron2.evaluation import verify_results
+from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
+
+import human_parsing.data  # noqa: F401  (registers the datasets)
+import parsing_rcnn
+import pgn
+from human_parsing.config import add_human_parsing_config
+from human_parsing.engine import ParsingTrainer
+
+
+def setup(args):
+    """Build the frozen config from the defaults, every method's keys, the file and overrides."""
+    cfg = get_cfg()
+    add_human_parsing_config(cfg)
+    parsing_rcnn.add_parsing_rcnn_config(cfg)
+    pgn.add_pgn_config(cfg)
+    cfg.merge_from_file(args.config_file)
+    cfg.merge_from_list(args.opts)
+    cfg.freeze()
+    default_setup(cfg, args)
+    setup_logger(output=cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="human_parsing")
+    return cfg
+
+
+def main(args):
+    cfg = setup(args)
+    if args.eval_only:
+        model = ParsingTrainer.build_model(cfg)
+        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+            cfg.MODEL.WEIGHTS, resume=args.resume
+        )
+        res = ParsingTrainer.test(cfg, model)
+        if cfg.TEST.AUG.ENABLED:
+            res.update(ParsingTrainer.test_with_TTA(cfg, model))
+        if comm.is_main_process():
+            verify_results(cfg, res)
+        return res
+
+    trainer = ParsingTrainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    if cfg.TEST.AUG.ENABLED:
+        trainer.register_hooks(
+            [hooks.EvalHook(0, lambda: trainer.test_with_TTA(cfg, trainer.model))]
+        )
+    return trainer.train()
+
+
+if __name__ == "__main__":
+    args = default_argument_parser().parse_args()
+    logging.getLogger(__name__).info("Command line arguments: %s", args)
+    launch(
+        main,
+        args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+        args=(args,),
+    )
