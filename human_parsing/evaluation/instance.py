@@ -10,14 +10,14 @@ Streaming: :func:`app_image_record` reduces one image to a few small arrays (ove
 does the global sort and matching over the records of the whole set.
 """
 import logging
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .semantic import check_prediction_range
 from .voc import DEFAULT_THRESHOLDS, descending_order, first_hits, pr_curve, voc_ap
 
-__all__ = ["crops_from_full", "app_image_record", "evaluate_app", "SCORE_THRESH"]
+__all__ = ["crops_from_full", "person_boxes", "app_image_record", "evaluate_app", "SCORE_THRESH"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,15 @@ def crops_from_full(maps: np.ndarray) -> Tuple[List[np.ndarray], np.ndarray]:
     return crops, offsets
 
 
+def person_boxes(maps: np.ndarray) -> List[Optional[Tuple[int, int, int, int]]]:
+    """(y0, y1, x0, x1) extent of the non-zero pixels of each (H, W) map (None if empty)."""
+    out = []
+    for m in maps:
+        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        out.append((rows[0], rows[-1] + 1, cols[0], cols[-1] + 1) if rows.size else None)
+    return out
+
+
 def app_image_record(
     gt_maps: np.ndarray,
     crops: Sequence[np.ndarray],
@@ -50,6 +59,7 @@ def app_image_record(
     num_classes: int,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     name: str = "prediction",
+    gt_boxes: Optional[Sequence] = None,
 ) -> Dict[str, np.ndarray]:
     """Reduce one image to what APp and PCP need.
 
@@ -58,6 +68,7 @@ def app_image_record(
         crops, offsets: D predicted part-label crops and their (x0, y0) in the image; pixels
             outside a crop are background.
         scores: (D,) detection scores.
+        gt_boxes: ``person_boxes(gt_maps)`` if already computed.
     Returns:
         dict of ``scores`` (D,), ``overlap`` (D, G) float64 (NaN if undefined), ``parts_ok``
         (D, G, T) uint8 = #{c >= 1 : IoU_c > t}, ``parts_gt`` (G,) = #distinct GT labels in
@@ -65,21 +76,23 @@ def app_image_record(
     """
     C, T = num_classes, len(thresholds)
     gt_maps = np.asarray(gt_maps)
-    G = gt_maps.shape[0]
+    G, HW = gt_maps.shape[0], int(np.prod(gt_maps.shape[1:]))
     D = len(crops)
     thr = np.asarray(thresholds, dtype=np.float64)
-    # q = GT value, with every value >= C folded into one "ignored" bin C.
-    gq = gt_maps if (G == 0 or gt_maps.max() < C) else np.minimum(gt_maps, C).astype(np.uint8)
-    gcount = np.bincount(
-        (np.arange(G, dtype=np.intp)[:, None] * (C + 1) + gq.reshape(G, -1)).ravel(),
-        minlength=G * (C + 1),
-    ).reshape(G, C + 1)
+    boxes = person_boxes(gt_maps) if gt_boxes is None else gt_boxes
+    # gcount[g, v]: pixels of GT value v in person g's map, every value >= C folded into bin C.
+    gcount = np.zeros((G, C + 1), dtype=np.int64)
+    for g, b in enumerate(boxes):
+        if b is not None:
+            sub = gt_maps[g, b[0] : b[1], b[2] : b[3]]
+            gcount[g] = np.bincount(np.minimum(sub, C).ravel(), minlength=C + 1)
+        gcount[g, 0] += HW - gcount[g].sum()
     gt_area = gcount[:, :C]  # G_c: GT pixels of class c (background = rest of the valid image)
     valid = gt_area.sum(1)
     parts_gt = (gt_area[:, 1:] > 0).sum(1)
     overlap = np.full((D, G), np.nan)
     parts_ok = np.zeros((D, G, T), dtype=np.uint8)
-    gidx = np.arange(G, dtype=np.intp)[:, None]
+    cls = np.arange(1, C)
     for d, (crop, (x0, y0)) in enumerate(zip(crops, np.asarray(offsets).reshape(-1, 2))):
         crop = np.asarray(crop)
         check_prediction_range(crop, C, name)
@@ -87,17 +100,27 @@ def app_image_record(
             continue
         h, w = crop.shape
         fg = crop > 0
-        # Joint histogram over the prediction's foreground pixels of (GT person, pred label, GT value).
-        sub = gq[:, y0 : y0 + h, x0 : x0 + w][:, fg]  # (G, n_fg)
-        idx = (gidx * C + crop[fg].astype(np.intp)[None, :]) * (C + 1) + sub
-        j = np.bincount(idx.ravel(), minlength=G * C * (C + 1)).reshape(G, C, C + 1)
+        lab = crop[fg].astype(np.intp)
+        ch = np.bincount(lab, minlength=C)
+        # People whose box misses this crop see all its part pixels on their background.
         inter = np.zeros((G, C), dtype=np.int64)
         pred_area = np.zeros((G, C), dtype=np.int64)
-        cls = np.arange(1, C)
-        inter[:, 1:] = j[:, cls, cls]
-        pred_area[:, 1:] = j[:, 1:, :C].sum(2)
+        pred_area[:, 1:] = ch[1:]
+        inter[:, 0] = gt_area[:, 0] - ch[1:].sum()
+        near = [g for g, b in enumerate(boxes)
+                if b is not None and b[0] < y0 + h and y0 < b[1] and b[2] < x0 + w and x0 < b[3]]
+        if near and lab.size:
+            # Joint histogram over the crop's part pixels of (person, pred label, GT value).
+            sub = gt_maps[near, y0 : y0 + h, x0 : x0 + w][:, fg]
+            if gcount[near, C].any():
+                sub = np.minimum(sub, C)
+            gidx = np.arange(len(near), dtype=np.intp)[:, None]
+            j = np.bincount(((gidx * C + lab[None, :]) * (C + 1) + sub).ravel(),
+                            minlength=len(near) * C * (C + 1)).reshape(len(near), C, C + 1)
+            inter[near, 1:] = j[:, cls, cls]
+            pred_area[near, 1:] = j[:, 1:, :C].sum(2)
+            inter[near, 0] = gt_area[near, 0] - j[:, 1:, 0].sum(1)
         # Background: predicted 0 = every valid pixel not predicted as a part.
-        inter[:, 0] = gt_area[:, 0] - j[:, 1:, 0].sum(1)
         pred_area[:, 0] = valid - pred_area[:, 1:].sum(1)
         with np.errstate(divide="ignore", invalid="ignore"):
             iou = inter / (gt_area + pred_area - inter).astype(np.float64)
@@ -108,7 +131,7 @@ def app_image_record(
         "overlap": overlap,
         "parts_ok": parts_ok,
         "parts_gt": parts_gt.astype(np.int64),
-        "gt_empty": ~(gt_maps.reshape(G, -1) > 0).any(1) if G else np.zeros(0, bool),
+        "gt_empty": np.array([b is None for b in boxes], dtype=bool),
     }
 
 

@@ -27,7 +27,7 @@ from detectron2.utils import comm
 from .atr import atr_metrics
 from .formats import write_cihp_submission, write_instances
 from .global_map import paint_instances, part_instances, semseg_score_thresh_for
-from .instance import SCORE_THRESH, app_image_record, evaluate_app
+from .instance import SCORE_THRESH, app_image_record, evaluate_app, person_boxes
 from .region import evaluate_apr, region_image_record
 from .semantic import confusion_matrix, semantic_metrics
 from .voc import DEFAULT_THRESHOLDS
@@ -105,13 +105,14 @@ def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name:
                 for p in persons:
                     gsem = np.where(p > 0, p, gsem)
             out["hist"] = confusion_matrix(gsem, sem, C, name)
+    boxes = person_boxes(persons) if persons is not None else None
     if "app" in opts.metrics and persons is not None:
-        out["app"] = app_image_record(persons, crops, offsets, scores, C, opts.thresholds, name)
+        out["app"] = app_image_record(persons, crops, offsets, scores, C, opts.thresholds, name, boxes)
     if "apr" in opts.metrics and (persons is not None or gt.get("part_layers") is not None):
         layers = gt.get("part_layers")
         if layers is None:
             ident = np.arange(C)
-            layers = [(p, ident) for p in persons]
+            layers = [(p, ident, b) for p, b in zip(persons, boxes)]
         if pred.get("part_ids") is not None:
             ids, cls, sc = pred["part_ids"], pred["part_classes"], pred["part_scores"]
         else:

@@ -22,17 +22,16 @@ logger = logging.getLogger(__name__)
 
 MATCHING_MODES = ("official", "one_to_one")
 
-# A GT layer is (id_map (H, W) int, class_of_id (max_id + 1,) int): pixel value v > 0 belongs to
-# the GT part instance (layer, v) of class class_of_id[v] (0 = not an instance). Instances of one
-# layer are disjoint; different layers may overlap (e.g. one layer per MHP person).
-GTLayer = Tuple[np.ndarray, np.ndarray]
+# A GT layer is (id_map (H, W) int, class_of_id (max_id + 1,) int[, (y0, y1, x0, x1) extent of
+# id_map > 0]): pixel value v > 0 belongs to the GT part instance (layer, v) of class
+# class_of_id[v] (0 = not an instance). Instances of one layer are disjoint; different layers may
+# overlap (e.g. one layer per MHP person).
+GTLayer = tuple
 
 
 def _bbox(mask: np.ndarray):
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if rows.size == 0:
-        return None
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    return (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1) if rows.size else None
 
 
 def region_image_record(
@@ -70,21 +69,25 @@ def region_image_record(
     n_gt = np.zeros(C, dtype=np.int64)
     pairs_p, pairs_g, pairs_iou = [], [], []
     g_offset = 0
-    for id_map, class_of_id in gt_layers:
-        class_of_id = np.asarray(class_of_id, dtype=np.int64)
-        present = np.bincount(id_map.ravel(), minlength=class_of_id.size)
-        ids = np.flatnonzero((present[: class_of_id.size] > 0) & (class_of_id > 0))
+    for layer in gt_layers:
+        id_map, class_of_id = layer[0], np.asarray(layer[1], dtype=np.int64)
+        b = layer[2] if len(layer) > 2 else _bbox(id_map > 0)
+        if b is None:
+            continue
+        box = (slice(b[0], b[1]), slice(b[2], b[3]))
+        sub = id_map[box]
+        present = np.bincount(sub.ravel(), minlength=class_of_id.size)[: class_of_id.size]
+        ids = np.flatnonzero((present > 0) & (class_of_id > 0))
         ids = ids[ids > 0]
         if ids.size == 0:
             continue
         gcls = class_of_id[ids]
         garea = present[ids]
         np.add.at(n_gt, gcls, 1)
-        glut = np.zeros(max(int(id_map.max()), class_of_id.size - 1) + 1, dtype=np.int64)
+        glut = np.zeros(max(int(sub.max()), class_of_id.size - 1) + 1, dtype=np.int64)
         glut[ids] = np.arange(1, ids.size + 1)
         if P:
-            box = _bbox(glut[id_map] > 0) if len(gt_layers) > 1 else (slice(None), slice(None))
-            gi = glut[id_map[box]].ravel()
+            gi = glut[sub].ravel()
             pi = lut[pred_ids[box]].ravel()
             both = (gi > 0) & (pi > 0)
             inter = np.bincount(
