@@ -13,3 +13,40 @@ def add_human_parsing_config(cfg: CN) -> None:
     # Label space of the training data (a name in human_parsing.data.label_spaces.LABEL_SPACES);
     # empty = taken from the first training dataset's metadata.
     _C.INPUT.LABEL_SPACE = ""
+
+    # ---- data/mappers + transforms (human_parsing/data/mappers.py, transforms.py, targets.py)
+    _C.INPUT.PARSING = CN()
+    # Probability of the left/right-swapping horizontal flip when INPUT.RANDOM_FLIP="horizontal"
+    # (0.5 in Parsing R-CNN, PGN and CorrPM).
+    _C.INPUT.PARSING.FLIP_PROB = 0.5
+    # Training resize: "ResizeShortestEdge" (INPUT.MIN_SIZE_TRAIN/MAX_SIZE_TRAIN/
+    # MIN_SIZE_TRAIN_SAMPLING, Parsing R-CNN), "RandomScale" (one factor ~ U(SCALE_RANGE) of the
+    # image's own size, PGN) or "none".
+    _C.INPUT.PARSING.RESIZE_TYPE = "ResizeShortestEdge"
+    _C.INPUT.PARSING.SCALE_RANGE = (0.5, 2.0)
+    # Image padding value of INPUT.CROP.TYPE "absolute_pad" (labels and human ids pad with 255).
+    # PGN pads with 0 after mean subtraction, i.e. the pixel mean here.
+    _C.INPUT.PARSING.IMAGE_PAD_VALUE = 0.0
+    # Add "human_ids" (H, W) int64 to the instance mapper output: 0 background, i+1 for
+    # instances[i], 255 padding.
+    _C.INPUT.PARSING.HUMAN_IDS_ON = False
+    # Add "edges" (H, W) int64 instance-boundary targets (PGN, methods.md §1.3), computed on the
+    # original-resolution human-id map and then transformed like the labels.
+    _C.INPUT.PARSING.EDGES_ON = False
+    # Extra square dilation radius of the edges (0 = PGN's 2-px Sobel edges).
+    _C.INPUT.PARSING.EDGE_DILATION = 0
+    # Edge value in padded areas: 255 (ignored) or 0 (PGN's original padding).
+    _C.INPUT.PARSING.EDGE_PAD_VALUE = 255
+    # Keypoint order of the dataset dicts, for flip swapping: "coco", "mpii" or "mpii_corrpm"
+    # (CorrPM's original, inconsistent swap). Keypoints are kept when MODEL.KEYPOINT_ON or
+    # INPUT.PARSING.HEATMAPS_ON.
+    _C.INPUT.PARSING.KEYPOINT_FORMAT = "coco"
+    # At test time also build the ground-truth fields (instances, sem_seg, ...).
+    _C.INPUT.PARSING.TEST_KEEP_ANNOTATIONS = False
+    # Semantic mapper: CorrPM-style semantic "edges" (methods.md §5.3) dilated by a square of
+    # SEMANTIC_EDGE_KERNEL pixels, and keypoint "heatmaps" (J, H/STRIDE, W/STRIDE) with SIGMA in cells.
+    _C.INPUT.PARSING.SEMANTIC_EDGES_ON = False
+    _C.INPUT.PARSING.SEMANTIC_EDGE_KERNEL = 3
+    _C.INPUT.PARSING.HEATMAPS_ON = False
+    _C.INPUT.PARSING.HEATMAP_STRIDE = 4
+    _C.INPUT.PARSING.HEATMAP_SIGMA = 7.0
