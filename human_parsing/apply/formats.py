@@ -159,32 +159,36 @@ class PngDumpWriter:
 
 
 class PickleDumpWriter:
-    """``--format pickle``: one file of pickled :meth:`ParsingResult.to_dict` records."""
+    """``--format pickle``: one file of pickled :meth:`ParsingResult.to_dict` records, written to
+    a temporary file that replaces ``path`` only when the run succeeds."""
 
     def __init__(self, path: str):
         self.output = path
-        self._ctx = atomic_path(path)
-        self._file = open(self._ctx.__enter__(), "wb")
-        self._header_written = False
+        self._ctx = None
+        self._file = None
 
     def planned_outputs(self, source: InputSource) -> List[str]:
         return [self.output]
 
+    def _open(self, label_space: Optional[str]) -> None:
+        self._ctx = atomic_path(self.output)
+        self._file = open(self._ctx.__enter__(), "wb")
+        pickle.dump({"format": FORMAT_TAG, "label_space": label_space}, self._file)
+
     def write(self, result: ParsingResult, source: InputSource, frame: Optional[int] = None) -> str:
-        if not self._header_written:
-            pickle.dump({"format": FORMAT_TAG, "label_space": result.label_space.name}, self._file)
-            self._header_written = True
+        if self._file is None:
+            self._open(result.label_space.name)
         d = result.to_dict()
         d.update(file_name=source.path, frame=frame, name=source.name)
         pickle.dump(d, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         return self.output
 
     def close(self, ok: bool = True) -> None:
-        """Move the file into place (``ok``) or discard it."""
+        """Move the file into place (``ok``; an empty dump if nothing was written) or discard it."""
         if self._file is None:
-            return
-        if not self._header_written:
-            pickle.dump({"format": FORMAT_TAG, "label_space": None}, self._file)
+            if not ok:
+                return
+            self._open(None)
         self._file.close()
         self._file = None
         if ok:
