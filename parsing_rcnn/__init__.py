@@ -1,1 +1,27 @@
-"""Parsing R-CNN."""
+"""Parsing R-CNN (Yang et al., CVPR 2019) on Detectron2: PSS, ERR, GCE head, PBD, decoupled
+parsing batch, official paste-back and parsing TTA."""
+from .config import add_parsing_rcnn_config
+
+# the imports below register ParsingROIHeads, the parsing heads, ParsingRCNN and its TTA
+from .parsing_head import (
+    ROI_PARSING_HEAD_REGISTRY,
+    BaseParsingRCNNHead,
+    ParsingConvXHead,
+    ParsingGCEHead,
+    build_parsing_head,
+)
+from .roi_heads import ParsingROIHeads
+from .meta_arch import ParsingRCNN
+from .tta import ParsingRCNNWithTTA
+
+__all__ = [
+    "add_parsing_rcnn_config",
+    "ROI_PARSING_HEAD_REGISTRY",
+    "BaseParsingRCNNHead",
+    "ParsingConvXHead",
+    "ParsingGCEHead",
+    "build_parsing_head",
+    "ParsingROIHeads",
+    "ParsingRCNN",
+    "ParsingRCNNWithTTA",
+]

@@ -1,0 +1,106 @@
+"""Test-time augmentation for Parsing R-CNN (methods.md §2.6 item 6).
+
+Boxes of every augmented pass (flips, extra scales) are merged before the final NMS and cap, as
+in Detectron2's ``GeneralizedRCNNWithTTA``; the parsing head then runs on the merged boxes mapped
+into each augmented frame. Flipped ROI probabilities are mirrored back with the left/right
+channels swapped (``LabelSpace.flip_perm``), and all passes are merged by ``TEST.AUG.PARSING_HEUR``.
+"""
+import logging
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+
+from detectron2.data import MetadataCatalog
+from detectron2.data.transforms import HFlipTransform
+from detectron2.modeling import GeneralizedRCNNWithTTA
+from detectron2.modeling.postprocessing import detector_postprocess
+from human_parsing.data.label_spaces import get_label_space
+from human_parsing.engine import TTA_REGISTRY
+
+from .inference import parsing_rcnn_postprocess
+
+__all__ = ["ParsingRCNNWithTTA", "merge_parsing_probs", "flip_parsing_probs"]
+
+logger = logging.getLogger(__name__)
+
+HEURISTICS = ("SOFT_AVG", "SOFT_MAX", "LOGIT_AVG")
+
+
+def flip_parsing_probs(probs: torch.Tensor, flip_perm: Sequence[int]) -> torch.Tensor:
+    """Map (R, K, M, M) ROI probabilities of a mirrored image back: swap left/right channels,
+    mirror horizontally."""
+    perm = torch.as_tensor(np.asarray(flip_perm), dtype=torch.int64, device=probs.device)
+    return probs[:, perm].flip(dims=[3])
+
+
+def merge_parsing_probs(probs: List[torch.Tensor], heuristic: str = "SOFT_AVG") -> torch.Tensor:
+    """Merge aligned (R, K, M, M) probabilities of several passes: mean (SOFT_AVG), element-wise
+    max (SOFT_MAX), or sigmoid of the mean logit log(p / (1 − p)) (LOGIT_AVG)."""
+    stacked = torch.stack(probs, dim=0)
+    if heuristic == "SOFT_AVG":
+        return stacked.mean(dim=0)
+    if heuristic == "SOFT_MAX":
+        return stacked.max(dim=0).values
+    if heuristic == "LOGIT_AVG":
+        p = stacked.clamp(1e-6, 1 - 1e-6)
+        return torch.sigmoid(torch.log(p / (1 - p)).mean(dim=0))
+    raise ValueError(f"Unknown TEST.AUG.PARSING_HEUR {heuristic!r}; choose from {HEURISTICS}")
+
+
+def _flip_perm_from_cfg(cfg) -> Optional[np.ndarray]:
+    name = cfg.INPUT.LABEL_SPACE if "LABEL_SPACE" in cfg.INPUT else ""
+    if not name and len(cfg.DATASETS.TEST):
+        name = MetadataCatalog.get(cfg.DATASETS.TEST[0]).get("label_space", "")
+    return get_label_space(name).flip_perm if name else None
+
+
+class ParsingRCNNWithTTA(GeneralizedRCNNWithTTA):
+    """A ``ParsingRCNN`` with flip / multi-scale TTA; same call interface as the model."""
+
+    def __init__(self, cfg, model, tta_mapper=None, batch_size: int = 3,
+                 flip_perm: Optional[Sequence[int]] = None):
+        """
+        Args:
+            cfg, model, tta_mapper, batch_size: as ``GeneralizedRCNNWithTTA``.
+            flip_perm: (K,) left/right channel permutation; default from ``INPUT.LABEL_SPACE`` or
+                the first test dataset's ``label_space`` metadata.
+        """
+        super().__init__(cfg, model, tta_mapper, batch_size)
+        self.flip_perm = np.asarray(flip_perm) if flip_perm is not None else _flip_perm_from_cfg(cfg)
+        if self.flip_perm is None:
+            if cfg.TEST.AUG.FLIP:
+                raise ValueError("TEST.AUG.FLIP needs a label space (INPUT.LABEL_SPACE or the test "
+                                 "dataset's 'label_space' metadata) to swap left/right parts")
+        elif len(self.flip_perm) != cfg.MODEL.ROI_PARSING_HEAD.NUM_PARSING:
+            raise ValueError(f"Label space has {len(self.flip_perm)} classes but "
+                             f"ROI_PARSING_HEAD.NUM_PARSING is {cfg.MODEL.ROI_PARSING_HEAD.NUM_PARSING}")
+        self.heuristic = cfg.TEST.AUG.PARSING_HEUR
+        if self.heuristic not in HEURISTICS:
+            raise ValueError(f"Unknown TEST.AUG.PARSING_HEUR {self.heuristic!r}; choose from {HEURISTICS}")
+
+    def _inference_one_image(self, input):
+        orig_shape = (input["height"], input["width"])
+        augmented_inputs, tfms = self._get_augmented_inputs(input)
+        with self._turn_off_roi_heads(["mask_on", "keypoint_on", "parsing_on"]):
+            all_boxes, all_scores, all_classes = self._get_augmented_boxes(augmented_inputs, tfms)
+        merged = self._merge_detections(all_boxes, all_scores, all_classes, orig_shape)
+        if not self.model.roi_heads.parsing_on:
+            return {"instances": detector_postprocess(merged, *orig_shape)}
+        augmented_instances = self._rescale_detected_boxes(augmented_inputs, merged, tfms)
+        outputs = self._batch_inference(augmented_inputs, augmented_instances)
+        del augmented_inputs, augmented_instances
+        probs = []
+        for out, tfm in zip(outputs, tfms):
+            p = out.pred_parsing_probs
+            if any(isinstance(t, HFlipTransform) for t in tfm.transforms):
+                p = flip_parsing_probs(p, self.flip_perm)
+            probs.append(p)
+        merged.pred_parsing_probs = merge_parsing_probs(probs, self.heuristic)
+        return parsing_rcnn_postprocess(merged, *orig_shape, **self.model.postprocess_args)
+
+
+@TTA_REGISTRY.register()
+def ParsingRCNN(cfg, model):  # noqa: N802 (registered under the meta-architecture's name)
+    """``TTA_REGISTRY`` entry for ``MODEL.META_ARCHITECTURE == "ParsingRCNN"``."""
+    return ParsingRCNNWithTTA(cfg, model)
