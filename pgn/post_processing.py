@@ -1,0 +1,84 @@
+"""Turn PGN's full-resolution logits into the project-wide output interface (methods.md §3.7–3.8).
+
+Pure functions over tensors / arrays: the argmax part map, its max-logit score and the edge
+probability go through :func:`pgn.partition.partition_instances`; each person of the resulting
+human map becomes one instance with a tight box and a :class:`PersonParsing` crop.
+"""
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from detectron2.structures import Boxes, Instances
+
+from human_parsing.structures import PersonParsing
+
+from .partition import partition_instances
+
+__all__ = ["pgn_postprocess", "instances_from_human_map"]
+
+
+def instances_from_human_map(
+    human_map: np.ndarray, human_scores: np.ndarray, parsing: np.ndarray, image_size: Tuple[int, int]
+) -> Instances:
+    """One instance per person id 1..N of ``human_map`` (ids without pixels are dropped).
+
+    Args:
+        human_map: (H, W) int, 0 background, 1..N people.
+        human_scores: (N,) score of person i+1.
+        parsing: (H, W) part labels; each person's crop holds its own pixels' labels, 0 elsewhere.
+    Returns:
+        ``Instances`` with ``pred_boxes`` (tight XYXY boxes, x1/y1 = last pixel + 1), ``scores``,
+        ``pred_classes`` (0 = person) and ``pred_parsing`` (:class:`PersonParsing`).
+    """
+    boxes, scores, crops, offsets = [], [], [], []
+    for i, sl in enumerate(ndimage.find_objects(human_map.astype(np.int32, copy=False)), start=1):
+        if sl is None:
+            continue
+        ys, xs = sl
+        crops.append(np.where(human_map[sl] == i, parsing[sl], 0).astype(np.uint8))
+        offsets.append((xs.start, ys.start))
+        boxes.append((xs.start, ys.start, xs.stop, ys.stop))
+        scores.append(float(human_scores[i - 1]) if i - 1 < len(human_scores) else 0.0)
+    inst = Instances(image_size)
+    inst.pred_boxes = Boxes(torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4))
+    inst.scores = torch.tensor(scores, dtype=torch.float32)
+    inst.pred_classes = torch.zeros(len(scores), dtype=torch.int64)
+    inst.pred_parsing = PersonParsing(crops, np.array(offsets, dtype=np.int64).reshape(-1, 2), image_size)
+    return inst
+
+
+def pgn_postprocess(
+    parsing_logits: torch.Tensor,
+    edge_logits: Optional[torch.Tensor],
+    *,
+    partition_mode: str = "faithful",
+) -> Dict[str, object]:
+    """Outputs of one image from its logits at output resolution.
+
+    Args:
+        parsing_logits: (K, H, W) part logits (averaged over outputs / augmentations).
+        edge_logits: (H, W) instance-edge logits, or None (no edge branch: all-zero edges, so
+            people are the connected foreground regions).
+        partition_mode: "faithful" or "clean".
+    Returns:
+        ``{"instances": Instances, "parsing": (H, W) int64, "edges": (H, W) float32 probability}``
+        on the logits' device; the partition runs on CPU in numpy.
+    """
+    K, H, W = parsing_logits.shape
+    score, parsing = parsing_logits.max(dim=0)
+    if edge_logits is None:
+        edge_prob = torch.zeros((H, W), dtype=torch.float32, device=parsing_logits.device)
+    else:
+        edge_prob = torch.sigmoid(edge_logits.float())
+    parsing_np = parsing.cpu().numpy().astype(np.int32)
+    result = partition_instances(
+        parsing_np,
+        edge_prob.cpu().numpy(),
+        score.float().cpu().numpy(),
+        mode=partition_mode,
+        num_part_classes=K - 1,
+    )
+    instances = instances_from_human_map(result.human_map, result.human_scores, parsing_np, (H, W))
+    return {"instances": instances.to(parsing_logits.device), "parsing": parsing.to(torch.int64), "edges": edge_prob}
