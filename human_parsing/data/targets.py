@@ -32,10 +32,10 @@ def _dilate(mask: np.ndarray, kernel_size: int) -> np.ndarray:
 def instance_edges(human_ids: np.ndarray, dilation: int = 0) -> np.ndarray:
     """PGN's instance edges: ``1[|Sobel gradient| of the human-id map > 0]``.
 
-    This reproduces ``tool/write_edge.m``, which calls MATLAB ``imgradient(I)`` (default method
-    "sobel"). ``imgradient`` calls ``imgradientxy``, which filters with ``imfilter(I, h,
-    'replicate')``: the map is extended by replicating its border pixels, so the image border is
-    not an edge. Every pixel whose 3×3 neighbourhood holds another id is marked unless the Sobel
+    This reproduces PGN's ``datasets/CIHP/tool/write_edge.m``, ``uint8(imgradient(Human_ids) >
+    0)``, with MATLAB's default "sobel" method. MATLAB documents that ``imgradient`` takes values
+    outside the image equal to the nearest border value (like ``imfilter``'s 'replicate'), so the
+    image border itself is not an edge. Every pixel whose 3×3 neighbourhood holds another id is marked unless the Sobel
     responses cancel exactly, so both sides of each person/person and person/background boundary
     are marked (2 px wide edges), including diagonal contacts.
 
