@@ -66,8 +66,10 @@ def make_scene(seed: int, H: int = 500, W: int = 400):
     persons = np.stack([np.where(humans == k, sem, 0) for k in range(1, n + 1)]).astype(np.uint8)
     crops, offsets, scores = [], [], []
 
+    shift = max(1, round(0.015 * W))  # +-6 px at 400 px wide
+
     def add(full_crop, x0, y0, score):
-        dx, dy = rng.integers(-6, 7, size=2)
+        dx, dy = rng.integers(-shift, shift + 1, size=2)
         x0, y0 = int(np.clip(x0 + dx, 0, W - 1)), int(np.clip(y0 + dy, 0, H - 1))
         cr = full_crop[: H - y0, : W - x0].copy()
         if rng.random() < 0.7:  # label noise: a random block gets another label

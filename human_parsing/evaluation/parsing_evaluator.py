@@ -57,8 +57,10 @@ class ParsingEvalOptions:
 
 
 def image_sort_key(image_id):
-    """Order of images in the final matching: integer ids numerically, then others as strings."""
-    return (0, image_id, "") if isinstance(image_id, (int, np.integer)) else (1, 0, str(image_id))
+    """Order of images in the final matching (decides the order of equal scores): integer and
+    all-digit ids numerically (Parsing R-CNN sorts COCO ids), then the others as strings."""
+    s = str(image_id)
+    return (0, int(s), s) if s.isdigit() else (1, 0, s)
 
 
 def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name: str) -> dict:
