@@ -63,7 +63,7 @@ def synthetic_image(rng, size=512, people=(2, 6)):
         m = inst == k
         outline |= m & ~ndimage.binary_erosion(m)
     outline = ndimage.binary_dilation(outline) & (rng.random((h, w)) > 0.03)  # 2 px, some holes
-    edge = rng.beta(0.5, 8.0, (h, w))  # low background probability
+    edge = rng.beta(0.5, 20.0, (h, w))  # low background probability, 0.3% >= 0.2
     edge[outline] = rng.uniform(0.3, 1.0, int(outline.sum()))
     edge[rng.random((h, w)) > 0.998] = 0.9  # speckle
     edge_png = np.round(edge * 255).astype(np.uint8)

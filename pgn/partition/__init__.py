@@ -25,7 +25,7 @@ from ._grouping import group_segments
 from ._merge import merge_to_fixed_point
 from ._parts import part_instances
 
-__all__ = ["PartitionResult", "partition_instances", "partition_humans", "person_part_maps"]
+__all__ = ["MODES", "PartitionResult", "partition_instances", "partition_humans", "person_part_maps"]
 
 logger = logging.getLogger(__name__)
 
