@@ -67,8 +67,10 @@ def load_checked_weights(model: torch.nn.Module, weights: str, strict: bool = Tr
     if inc.incorrect_shapes:
         problems.append("shape mismatch " + ", ".join(
             f"{k} (checkpoint {tuple(a)} vs model {tuple(b)})" for k, a, b in inc.incorrect_shapes[:5]))
-    if inc.missing_keys:
-        problems.append(f"{len(inc.missing_keys)} missing keys, e.g. {inc.missing_keys[:5]}")
+    reshaped = {k for k, _, _ in inc.incorrect_shapes}
+    missing = [k for k in inc.missing_keys if k not in reshaped]
+    if missing:
+        problems.append(f"{len(missing)} missing keys, e.g. {missing[:5]}")
     if inc.unexpected_keys:
         problems.append(f"{len(inc.unexpected_keys)} unexpected keys, e.g. {inc.unexpected_keys[:5]}")
     if problems:

@@ -9,10 +9,10 @@ the dump formats. This entry point only adds the method packages' config keys.
 """
 import parsing_rcnn
 import pgn
-from human_parsing.apply.cli import main
+from human_parsing.apply.cli import run_cli
 from human_parsing.config import add_human_parsing_config
 
 CONFIG_FNS = (add_human_parsing_config, parsing_rcnn.add_parsing_rcnn_config, pgn.add_pgn_config)
 
 if __name__ == "__main__":
-    main(config_fns=CONFIG_FNS)
+    run_cli(CONFIG_FNS)

@@ -82,8 +82,8 @@ class InferenceAction:
         raise NotImplementedError
 
     @classmethod
-    def execute(cls, args: argparse.Namespace, cfg) -> RunSummary:
-        """Check inputs and outputs, build the predictor, run it on every frame."""
+    def execute(cls, args: argparse.Namespace, cfg, predictor=None) -> RunSummary:
+        """Check inputs and outputs, build the predictor (unless given), run it on every frame."""
         from human_parsing.predictor import ParsingPredictor
 
         sources = list_inputs(args.input)
@@ -96,7 +96,8 @@ class InferenceAction:
                     f"{len(existing)} output(s) already exist, e.g. {existing[:3]}; "
                     "pass --overwrite to replace them"
                 )
-        predictor = ParsingPredictor(cfg)
+        if predictor is None:
+            predictor = ParsingPredictor(cfg)
         summary = RunSummary(output=ctx.output)
         start = time.perf_counter()
         ok = False

@@ -21,7 +21,7 @@ from detectron2.utils.logger import setup_logger
 
 from .actions import ACTIONS, RunSummary
 
-__all__ = ["create_argument_parser", "setup_config", "main"]
+__all__ = ["create_argument_parser", "setup_config", "main", "run_cli"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +66,31 @@ def _setup_logging(verbosity: int) -> None:
     setup_logger(name="human_parsing", abbrev_name="hp").setLevel(min(level, logging.INFO))
 
 
-def main(argv: Optional[List[str]] = None, config_fns: Sequence[Callable] = ()) -> RunSummary:
-    """Parse ``argv``, run the action, log the summary; return it."""
+def main(argv: Optional[List[str]] = None, config_fns: Sequence[Callable] = (),
+         predictor=None) -> RunSummary:
+    """Parse ``argv``, run the action, log the summary; return it. Errors raise.
+    ``predictor``: an already built ``ParsingPredictor`` for this config (skips building one)."""
     args = create_argument_parser().parse_args(sys.argv[1:] if argv is None else argv)
     _setup_logging(args.verbosity)
     if len(args.opts) % 2:
         raise ValueError(f"--opts needs KEY VALUE pairs, got {args.opts}")
     cfg = setup_config(args.cfg, args.model, args.opts, config_fns)
-    summary = args.action.execute(args, cfg)
+    summary = args.action.execute(args, cfg, predictor=predictor)
     logging.getLogger("human_parsing.apply").info(str(summary))
     return summary
+
+
+# Errors caused by the user's input: reported in one line, without a traceback (unless -vv).
+USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError, KeyError)
+
+
+def run_cli(config_fns: Sequence[Callable] = ()) -> None:
+    """``main`` for a console entry point: user errors exit with status 2 and a one-line message."""
+    try:
+        main(None, config_fns)
+    except USER_ERRORS as e:
+        if "-vv" in sys.argv or sys.argv.count("-v") >= 2:
+            raise
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"apply_net: error: {msg}", file=sys.stderr)
+        sys.exit(2)
