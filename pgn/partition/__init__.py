@@ -103,6 +103,8 @@ def partition_humans(
     parsing = np.asarray(parsing)
     edge = _as_probability(edge_prob)
     _check_inputs(parsing, edge, None, mode)
+    if parsing.size == 0 or not parsing.any():
+        return np.zeros(parsing.shape, dtype=np.int32)
     faithful = mode == "faithful"
     skeleton = edge_skeleton(edge, edge_thresh)
     b1, b2 = extend_to_border(skeleton, border_pad)
