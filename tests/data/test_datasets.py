@@ -222,3 +222,23 @@ def test_synthetic_loader_calls_the_generator(tmp_path, monkeypatch):
     finally:
         DatasetCatalog.remove(name)
         MetadataCatalog.remove(name)
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules")
+def test_builtin_main_prints_summary_and_checks(cihp_root, monkeypatch, capsys):
+    import runpy
+
+    from human_parsing.data import register_cihp_instances
+
+    name = "_test_cli_cihp_train"
+    register_cihp_instances(name, cihp_root, "train")
+    monkeypatch.setattr(sys, "argv", ["builtin", name, "--check", "--num", "1"])
+    try:
+        runpy.run_module("human_parsing.data.datasets.builtin", run_name="__main__")
+    finally:
+        DatasetCatalog.remove(name)
+        MetadataCatalog.remove(name)
+    out = capsys.readouterr().out
+    assert f"{name}: 2 images, 3 persons (1-2 per image), sizes H 4-6 W 5-8" in out
+    assert "label space cihp (20 classes), evaluator parsing" in out
+    assert "check passed" in out and '"image_id": "0000001"' in out

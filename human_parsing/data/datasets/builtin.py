@@ -9,6 +9,7 @@ Print a summary of one dataset (``--check`` also decodes every file)::
 
     python -m human_parsing.data.datasets.builtin cihp_val [--check] [--num 2]
 """
+
 import os
 from typing import List
 
@@ -124,7 +125,9 @@ def _load_synthetic(layout: str, root: str, split: str, name: str) -> List[dict]
 def register_synthetic(name: str, layout: str, root: str, split: str) -> None:
     """Register a synthetic split written in ``layout``; generated into ``root`` on first use."""
     if layout not in SYNTHETIC_LAYOUTS:
-        raise ValueError(f"Unknown synthetic layout {layout!r}; expected one of {SYNTHETIC_LAYOUTS}")
+        raise ValueError(
+            f"Unknown synthetic layout {layout!r}; expected one of {SYNTHETIC_LAYOUTS}"
+        )
     DatasetCatalog.register(name, lambda: _load_synthetic(layout, root, split, name))
     label_space = "cihp" if layout == "coco" else layout
     instance = layout in ("cihp", "mhp_v2", "coco")
@@ -185,6 +188,7 @@ if __name__ == "__main__":
 
     import human_parsing.data  # noqa: F401  (registers the datasets)
 
+    from ..io import DataFormatError
     from .validate import check_dataset_dicts
 
     parser = argparse.ArgumentParser(description="Print a summary of a registered dataset.")
@@ -195,10 +199,13 @@ if __name__ == "__main__":
     setup_logger(name="human_parsing")
     if args.name not in DatasetCatalog.list():
         sys.exit(f"Unknown dataset {args.name!r}; registered: {sorted(DatasetCatalog.list())}")
-    dicts = DatasetCatalog.get(args.name)
-    print(_summary(args.name, dicts))
-    if args.check:
-        n = check_dataset_dicts(dicts, MetadataCatalog.get(args.name).num_parsing)
-        print(f"  check passed: every file readable, sizes and labels valid ({n} labelled persons)")
+    try:
+        dicts = DatasetCatalog.get(args.name)
+        print(_summary(args.name, dicts))
+        if args.check:
+            n = check_dataset_dicts(dicts, MetadataCatalog.get(args.name).num_parsing)
+            print(f"  check passed: every file readable, sizes and labels valid ({n} persons)")
+    except DataFormatError as e:
+        sys.exit(f"error: {e}")
     for d in dicts[: args.num]:
-        print(json.dumps(d, default=str, indent=1))
+        print(json.dumps(d, default=str))
