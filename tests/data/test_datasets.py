@@ -242,3 +242,22 @@ def test_builtin_main_prints_summary_and_checks(cihp_root, monkeypatch, capsys):
     assert f"{name}: 2 images, 3 persons (1-2 per image), sizes H 4-6 W 5-8" in out
     assert "label space cihp (20 classes), evaluator parsing" in out
     assert "check passed" in out and '"image_id": "0000001"' in out
+
+
+def test_lip_pose_keypoints(tmp_path):
+    import json
+
+    root = write_semantic(tmp_path / "lip", "lip")
+    joints = [[0, 0, 0]] * 16
+    joints[0], joints[9] = [2, 3, 1], [1, 0, 0]  # r-ankle visible, head-top occluded, others absent
+    os.makedirs(os.path.join(root, "TrainVal_pose_annotations"))
+    with open(
+        os.path.join(root, "TrainVal_pose_annotations", "LIP_SP_TRAIN_annotations.json"), "w"
+    ) as f:
+        json.dump({"root": [{"im_name": "101.jpg", "joint_self": joints}]}, f)
+    r100, r101 = load_semantic_parsing(root, "lip", "train")
+    assert "keypoints" not in r100
+    kps = np.array(r101["keypoints"]).reshape(16, 3)
+    np.testing.assert_array_equal(kps[0], [2, 3, 2])
+    np.testing.assert_array_equal(kps[9], [1, 0, 1])
+    assert kps[[i for i in range(16) if i not in (0, 9)]].sum() == 0

@@ -2,13 +2,19 @@
 
 Records are ``{file_name, sem_seg_file_name, height, width, image_id}``. At load time only the
 image and label headers are read (sizes, compared to each other); label values are checked when
-a map is loaded.
+a map is loaded. LIP records also get ``keypoints`` (flat ``[x, y, v] * 16``, MPII order) when the
+pose json ``TrainVal_pose_annotations/LIP_SP_{TRAIN,VAL}_annotations.json`` is present.
 """
+
+import json
 import logging
 import os
 import time
-from typing import List, NamedTuple, Optional
+from typing import Dict, List, NamedTuple, Optional
 
+import numpy as np
+
+from ..io import DataFormatError
 from .common import (
     SplitCache,
     check_same_size,
@@ -33,6 +39,7 @@ class SemanticLayout(NamedTuple):
     splits: tuple = ("train", "val")
     image_ext: str = ".jpg"
     label_ext: str = ".png"
+    pose_file: str = ""  # optional; ``{SPLIT}`` is the upper-case split
 
     def describe(self) -> str:
         return (
@@ -43,10 +50,38 @@ class SemanticLayout(NamedTuple):
 
 
 SEMANTIC_LAYOUTS = {
-    "lip": SemanticLayout("{split}_images", "{split}_segmentations", "{split}_id.txt"),
+    "lip": SemanticLayout(
+        "{split}_images",
+        "{split}_segmentations",
+        "{split}_id.txt",
+        pose_file="TrainVal_pose_annotations/LIP_SP_{SPLIT}_annotations.json",
+    ),
     "atr": SemanticLayout("JPEGImages", "SegmentationClassAug", "list/{split}_id.txt"),
     "pascal_person_part": SemanticLayout("JPEGImages", "SegmentationPart", "list/{split}_id.txt"),
 }
+
+
+def _read_lip_pose(path: str) -> Dict[str, List[float]]:
+    """``{image id: flat [x, y, v] * 16}`` from a LIP pose json (``{"root": [{"im_name",
+    "joint_self"}]}``). As in CorrPM a joint is present iff x + y != 0: then v = 2 if its flag is
+    1 (visible) else 1; absent joints are (0, 0, 0)."""
+    try:
+        with open(path) as f:
+            entries = json.load(f)["root"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise DataFormatError(f"{path}: not a LIP pose json with a 'root' list ({e})") from e
+    out = {}
+    for e in entries:
+        joints = np.asarray(e.get("joint_self", []), dtype=np.float64)
+        if joints.shape != (16, 3):
+            raise DataFormatError(
+                f"{path}: {e.get('im_name')}: joint_self must be 16 x 3, got {joints.shape}"
+            )
+        present = joints[:, 0] + joints[:, 1] != 0
+        v = np.where(present, np.where(joints[:, 2] == 1, 2.0, 1.0), 0.0)
+        kps = np.stack([joints[:, 0] * present, joints[:, 1] * present, v], axis=1)
+        out[os.path.splitext(os.path.basename(e["im_name"]))[0]] = kps.reshape(-1).tolist()
+    return out
 
 
 def _scan(paths) -> dict:
@@ -67,7 +102,9 @@ def load_semantic_parsing(
         split: "train" or "val".
     """
     if layout not in SEMANTIC_LAYOUTS:
-        raise ValueError(f"Unknown semantic layout {layout!r}; expected one of {sorted(SEMANTIC_LAYOUTS)}")
+        raise ValueError(
+            f"Unknown semantic layout {layout!r}; expected one of {sorted(SEMANTIC_LAYOUTS)}"
+        )
     lay = SEMANTIC_LAYOUTS[layout]
     if split not in lay.splits:
         raise ValueError(f"Unknown {layout} split {split!r}; expected one of {list(lay.splits)}")
@@ -104,5 +141,15 @@ def load_semantic_parsing(
         }
         for i, (image, label) in zip(ids, pairs)
     ]
-    logger.info(f"Loaded {len(records)} images of {name} from {root} in {time.perf_counter() - t0:.2f}s")
+    pose_file = (
+        os.path.join(root, lay.pose_file.format(SPLIT=split.upper())) if lay.pose_file else ""
+    )
+    if pose_file and os.path.isfile(pose_file):
+        poses = _read_lip_pose(pose_file)
+        for r in records:
+            if r["image_id"] in poses:
+                r["keypoints"] = poses[r["image_id"]]
+    logger.info(
+        f"Loaded {len(records)} images of {name} from {root} in {time.perf_counter() - t0:.2f}s"
+    )
     return records
