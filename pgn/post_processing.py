@@ -22,7 +22,11 @@ __all__ = ["pgn_postprocess", "instances_from_human_map"]
 def instances_from_human_map(
     human_map: np.ndarray, human_scores: np.ndarray, parsing: np.ndarray, image_size: Tuple[int, int]
 ) -> Instances:
-    """One instance per person id 1..N of ``human_map`` (ids without pixels are dropped).
+    """One instance per person id 1..N of ``human_map`` that has part pixels.
+
+    The box and crop cover the person's *part* pixels (``parsing > 0`` inside its region): the
+    faithful partition's border fill also paints background pixels into people, which would
+    otherwise inflate the boxes. Scores are the partition's (the official tool: region area).
 
     Args:
         human_map: (H, W) int, 0 background, 1..N people.
@@ -36,10 +40,15 @@ def instances_from_human_map(
     for i, sl in enumerate(ndimage.find_objects(human_map.astype(np.int32, copy=False)), start=1):
         if sl is None:
             continue
-        ys, xs = sl
-        crops.append(np.where(human_map[sl] == i, parsing[sl], 0).astype(np.uint8))
-        offsets.append((xs.start, ys.start))
-        boxes.append((xs.start, ys.start, xs.stop, ys.stop))
+        crop = np.where(human_map[sl] == i, parsing[sl], 0).astype(np.uint8)
+        rows, cols = np.flatnonzero(crop.any(1)), np.flatnonzero(crop.any(0))
+        if rows.size == 0:
+            continue
+        y0, y1 = sl[0].start + rows[0], sl[0].start + rows[-1] + 1
+        x0, x1 = sl[1].start + cols[0], sl[1].start + cols[-1] + 1
+        crops.append(crop[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+        offsets.append((x0, y0))
+        boxes.append((x0, y0, x1, y1))
         scores.append(float(human_scores[i - 1]) if i - 1 < len(human_scores) else 0.0)
     inst = Instances(image_size)
     inst.pred_boxes = Boxes(torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4))

@@ -1,0 +1,74 @@
+"""Network outputs + partition -> the project-wide output interface, on hand-made maps."""
+import numpy as np
+import pytest
+import torch
+
+from pgn.post_processing import instances_from_human_map, pgn_postprocess
+
+
+def test_instances_from_human_map_by_hand():
+    human = np.array([
+        [0, 1, 1, 0, 0],
+        [0, 1, 1, 0, 2],
+        [0, 0, 0, 0, 2],
+        [3, 0, 0, 0, 0],  # person 3 is painted background only (faithful border fill): dropped
+    ])
+    parsing = np.array([
+        [0, 4, 5, 0, 0],
+        [0, 0, 6, 0, 7],
+        [1, 0, 0, 0, 7],
+        [0, 0, 0, 0, 0],
+    ])
+    inst = instances_from_human_map(human, np.array([4.0, 2.0, 1.0]), parsing, (4, 5))
+    assert inst.pred_boxes.tensor.tolist() == [[1, 0, 3, 2], [4, 1, 5, 3]]
+    assert inst.scores.tolist() == [4.0, 2.0]
+    assert inst.pred_classes.tolist() == [0, 0]
+    pp = inst.pred_parsing
+    assert pp.offsets.tolist() == [[1, 0], [4, 1]]
+    assert pp.crops[0].tolist() == [[4, 5], [0, 6]] and pp.crops[1].tolist() == [[7], [7]]
+    # the background pixel with label 1 at (2, 0) belongs to nobody
+    assert pp.full(0)[2, 0] == 0 and pp.full(1)[2, 0] == 0
+
+
+def _two_people_logits(K=4, H=40, W=60):
+    # people A (cols 10..29) and B (cols 30..49), rows 5..34: head = 1 (rows 5..14), body = 2;
+    # an instance edge at cols 29..30 that runs past both ends (thinning shortens lines)
+    logits = torch.zeros(K, H, W)
+    for x0, x1 in [(10, 30), (30, 50)]:
+        logits[1, 5:15, x0:x1] = 5
+        logits[2, 15:35, x0:x1] = 5
+    edge = torch.full((H, W), -10.0)
+    edge[3:37, 29:31] = 10
+    return logits, edge
+
+
+def test_postprocess_splits_two_touching_people_clean():
+    logits, edge = _two_people_logits()
+    out = pgn_postprocess(logits, edge, partition_mode="clean")
+    assert torch.equal(out["parsing"], logits.argmax(0))
+    assert torch.allclose(out["edges"], torch.sigmoid(edge))
+    inst = out["instances"]
+    boxes = sorted(inst.pred_boxes.tensor.tolist())
+    # the clean mode gives the thinned edge column (29) back to a person: A or B, not both
+    assert boxes in ([[10, 5, 30, 35], [30, 5, 50, 35]], [[10, 5, 29, 35], [29, 5, 50, 35]])
+    assert inst.scores.sum().item() == 1200  # every person pixel, areas as scores
+    for crop in inst.pred_parsing.crops:  # each person has a head and a body
+        assert {1, 2} <= set(np.unique(crop).tolist()) <= {0, 1, 2}
+
+
+def test_postprocess_faithful_keeps_gap_and_official_scores():
+    logits, edge = _two_people_logits()
+    inst = pgn_postprocess(logits, edge, partition_mode="faithful")["instances"]
+    assert len(inst) == 2
+    # boxes cover part pixels only, so the border fill does not reach the image borders;
+    # the thinned edge column 29 stays unassigned (the official tool's 1-pixel gap)
+    assert sorted(inst.pred_boxes.tensor.tolist()) == [[10, 5, 29, 35], [30, 5, 50, 35]]
+
+
+def test_postprocess_without_edges_gives_zero_edge_map():
+    logits, _ = _two_people_logits()
+    out = pgn_postprocess(logits, None, partition_mode="clean")
+    assert out["edges"].abs().sum() == 0
+    assert len(out["instances"]) == 1  # one connected foreground region
+    with pytest.raises(ValueError, match="mode"):
+        pgn_postprocess(logits, None, partition_mode="exact")
