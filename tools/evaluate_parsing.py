@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from human_parsing.evaluation import formats  # noqa: E402
-from human_parsing.evaluation.parsing_evaluator import (  # noqa: E402
+from human_parsing.evaluation.pipeline import (  # noqa: E402
     ParsingEvalOptions,
     format_results,
     image_record,
