@@ -1,0 +1,70 @@
+"""Visualization of human parsing, structured like DensePose ``vis/``: extractors turn model
+outputs / ground truth into :class:`ParsingVisData`, visualizers draw it on a BGR image.
+
+Named visualizers (for a CLI's comma-separated ``--vis`` list): "parsing", "instances", "bbox",
+"edges". Example::
+
+    vis = build_visualizer("parsing,instances", MetadataCatalog.get("cihp_val"))
+    out_bgr = vis.visualize(image_bgr, extract_from_outputs(model_outputs))
+"""
+from typing import Dict, List, Type, Union
+
+import numpy as np
+
+from .base import BaseParsingVisualizer, as_label_space, person_colors
+from .edges import EdgeVisualizer
+from .extractor import ParsingVisData, extract_from_mapped, extract_from_outputs, extract_from_record
+from .instances import BoxVisualizer, InstancesVisualizer
+from .parsing import ParsingVisualizer
+
+__all__ = [
+    "VISUALIZERS",
+    "build_visualizer",
+    "CompoundVisualizer",
+    "ParsingVisData",
+    "extract_from_outputs",
+    "extract_from_record",
+    "extract_from_mapped",
+    "BaseParsingVisualizer",
+    "ParsingVisualizer",
+    "InstancesVisualizer",
+    "BoxVisualizer",
+    "EdgeVisualizer",
+    "as_label_space",
+    "person_colors",
+]
+
+VISUALIZERS: Dict[str, Type[BaseParsingVisualizer]] = {
+    "parsing": ParsingVisualizer,
+    "instances": InstancesVisualizer,
+    "bbox": BoxVisualizer,
+    "edges": EdgeVisualizer,
+}
+
+
+class CompoundVisualizer:
+    """Apply several visualizers one over the other, in order."""
+
+    def __init__(self, visualizers: List[BaseParsingVisualizer]):
+        self.visualizers = list(visualizers)
+
+    def visualize(self, image_bgr: np.ndarray, data: ParsingVisData) -> np.ndarray:
+        out = np.asarray(image_bgr)
+        for v in self.visualizers:
+            out = v.visualize(out, data)
+        return out
+
+
+def build_visualizer(spec: Union[str, List[str]], label_space) -> CompoundVisualizer:
+    """Visualizers for a comma-separated list of names (or a list), drawn in that order.
+
+    ``label_space``: a ``LabelSpace``, its name, or dataset metadata with ``label_space``.
+    """
+    names = [n.strip() for n in (spec.split(",") if isinstance(spec, str) else spec) if n.strip()]
+    if not names:
+        raise ValueError("No visualizer named; available: " + ", ".join(VISUALIZERS))
+    unknown = [n for n in names if n not in VISUALIZERS]
+    if unknown:
+        raise ValueError(f"Unknown visualizer(s) {unknown}; available: {sorted(VISUALIZERS)}")
+    space = as_label_space(label_space)
+    return CompoundVisualizer([VISUALIZERS[n](space) for n in names])
