@@ -135,8 +135,10 @@ def _keypoint_flags(kpts, names, pid, facing, fine, hum, seg_of_fine) -> np.ndar
         x, y = int(round(kpts[k, 0])), int(round(kpts[k, 1]))
         if not (0 <= x < w and 0 <= y < h):
             continue
-        win = (slice(max(0, y - 1), y + 2), slice(max(0, x - 1), x + 2))
-        segs = seg_of_fine[fine[win][hum[win] == pid]]
+        # the joint's pixel and its 4-neighbours (thin limbs of small people rasterise unevenly)
+        nb = [(yy, xx) for yy, xx in ((y, x), (y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1))
+              if 0 <= yy < h and 0 <= xx < w and hum[yy, xx] == pid]
+        segs = [seg_of_fine[fine[yy, xx]] for yy, xx in nb]
         allowed = {f"{side}-{s}" if side else s for side, s in KEYPOINT_SEGMENTS[name]}
         visible = any(s in allowed for s in segs) and not (facing < 0 and name in _FACE_KEYPOINTS)
         out[k, 2] = 2 if visible else 1
