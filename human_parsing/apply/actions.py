@@ -19,7 +19,7 @@ from human_parsing.data.io import write_image
 
 from .formats import DUMP_FORMATS, PickleDumpWriter, PngDumpWriter
 from .inputs import IMAGE_EXTENSIONS, Frame, InputSource, count_frames, iter_frames, list_inputs
-from .render import build_renderers, render
+from .render import build_renderer, render
 from .result import ParsingResult
 from .video import VideoReader, VideoWriter
 
@@ -78,7 +78,9 @@ class InferenceAction:
                             help="config overrides as KEY VALUE pairs, e.g. MODEL.DEVICE cuda")
 
     @classmethod
-    def create_context(cls, args: argparse.Namespace, sources: List[InputSource]):
+    def create_context(cls, args: argparse.Namespace, sources: List[InputSource], cfg):
+        """The per-run state: ``planned_outputs(source)``, ``handle(frame, result)``,
+        ``close(ok)`` and ``output`` (for the summary)."""
         raise NotImplementedError
 
     @classmethod
@@ -88,7 +90,7 @@ class InferenceAction:
 
         sources = list_inputs(args.input)
         total = count_frames(sources)  # also opens every video: undecodable ones fail here
-        ctx = cls.create_context(args, sources)
+        ctx = cls.create_context(args, sources, cfg)
         if not args.overwrite:
             existing = [p for s in sources for p in ctx.planned_outputs(s) if os.path.exists(p)]
             if existing:
@@ -152,7 +154,7 @@ class DumpAction(InferenceAction):
                                  "pickle: one file (default when --output ends with .pkl)")
 
     @classmethod
-    def create_context(cls, args, sources):
+    def create_context(cls, args, sources, cfg):
         fmt = args.format or ("pickle" if args.output.endswith(".pkl") else "png")
         if fmt == "pickle":
             path = args.output if args.output.endswith(".pkl") else os.path.join(args.output, "results.pkl")
@@ -163,8 +165,8 @@ class DumpAction(InferenceAction):
 
 
 class _ShowContext:
-    def __init__(self, args, sources: List[InputSource]):
-        self.renderers = build_renderers(args.vis)
+    def __init__(self, args, sources: List[InputSource], label_space):
+        self.renderer = build_renderer(args.vis, label_space)
         out = args.output
         ext = os.path.splitext(out)[1].lower()
         self.single_file = len(sources) == 1 and ext != ""
@@ -189,7 +191,7 @@ class _ShowContext:
         return [self.target(source)]
 
     def handle(self, frame: Frame, result: ParsingResult) -> None:
-        vis = render(frame.image, result, self.renderers)
+        vis = render(frame.image, result, self.renderer)
         if frame.source.kind == "image":
             write_image(self.target(frame.source), vis, format="BGR")
             return
@@ -223,5 +225,7 @@ class ShowAction(InferenceAction):
                                  "(default: parsing,instances)")
 
     @classmethod
-    def create_context(cls, args, sources):
-        return _ShowContext(args, sources)
+    def create_context(cls, args, sources, cfg):
+        from human_parsing.predictor import resolve_label_space
+
+        return _ShowContext(args, sources, resolve_label_space(cfg))

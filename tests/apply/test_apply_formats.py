@@ -8,7 +8,7 @@ from PIL import Image
 
 from human_parsing.apply.formats import PickleDumpWriter, PngDumpWriter, load_dump, output_stem
 from human_parsing.apply.inputs import InputSource
-from human_parsing.apply.render import build_renderers, render
+from human_parsing.apply.render import build_renderer, render
 from human_parsing.apply.result import ParsingResult
 from human_parsing.data.label_spaces import get_label_space
 from human_parsing.structures.parsing import PersonParsing
@@ -112,14 +112,13 @@ def test_video_frame_naming():
 def test_renderers_keep_size_and_draw_where_parts_are():
     r, _ = _result(edges=False)
     img = np.full((6, 8, 3), 128, np.uint8)
-    out = render(img, r, build_renderers("parsing"))
+    out = render(img, r, build_renderer("parsing", CIHP))
     assert out.shape == img.shape
-    # background pixels are untouched except where the legend is drawn (top-left corner)
     changed = np.any(out != img, axis=2)
     assert changed[r.parsing > 0].all()
-    edges_skipped = render(img, r, build_renderers("edges"))
+    edges_skipped = render(img, r, build_renderer("edges", CIHP))
     assert np.array_equal(edges_skipped, img)
     for spec in ("instances", "bbox", "parsing,instances,bbox,edges"):
-        assert render(img, r, build_renderers(spec)).shape == img.shape
+        assert render(img, r, build_renderer(spec, CIHP)).shape == img.shape
     with pytest.raises(ValueError, match="Unknown visualizer.*'mesh'"):
-        build_renderers("parsing,mesh")
+        build_renderer("parsing,mesh", CIHP)
