@@ -182,6 +182,9 @@ def read_pred(pred_dir: str, fmt: str, image_id: str, num_classes: int, index=No
             except (KeyError, TypeError, ValueError) as e:
                 raise DataFormatError(f"{pred_dir}/instances.json: bad entry {k} of {image_id}") from e
             m = _read_pred_labels(path, num_classes)
+            if crops and m.shape != size:
+                raise DataFormatError(f"{path}: size {m.shape[::-1]} differs from {size[::-1]} (WxH) of "
+                                      f"the other people of image {image_id}")
             rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
             if rows.size:
                 crops.append(m[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
