@@ -14,7 +14,6 @@ import logging
 from typing import Dict, List
 
 import numpy as np
-from scipy import ndimage
 
 __all__ = ["region_merge", "border_fill", "merge_to_fixed_point"]
 
@@ -22,34 +21,34 @@ logger = logging.getLogger(__name__)
 
 
 class _PartMasks:
-    """Pixels of the frozen regions, looked up lazily from their bounding boxes."""
+    """Pixels of the frozen part regions, extracted at once and split by label.
 
-    def __init__(self, frozen: np.ndarray, pad: int):
-        self.frozen = frozen
-        self.h = frozen.shape[0]
-        self.wp = frozen.shape[1] + 2 * pad
-        self.pad = pad
-        self.slices = ndimage.find_objects(frozen)
-        self._cache: Dict[int, tuple] = {}
+    The pixels are gathered in column-major image order and stably sorted by label, so each
+    label's list is already in MATLAB ``find`` order.
+    """
 
-    def _label_pixels(self, label: int) -> tuple:
-        """(padded flat indices, column-major keys) of one frozen region, column-major ordered."""
-        if label not in self._cache:
-            sl = self.slices[label - 1]
-            c_loc, r_loc = np.nonzero(self.frozen[sl].T == label)
-            r = r_loc + sl[0].start
-            c = c_loc + sl[1].start
-            flat = (r + self.pad) * self.wp + (c + self.pad)
-            self._cache[label] = (flat, c * self.h + r)
-        return self._cache[label]
+    def __init__(self, frozen: np.ndarray, part_labels: np.ndarray, pad: int):
+        h, w = frozen.shape
+        is_part = np.zeros(int(frozen.max()) + 1, dtype=bool)
+        is_part[part_labels] = True
+        colmaj = np.flatnonzero(is_part[frozen.T])  # c * h + r, column-major
+        c, r = np.divmod(colmaj, h)
+        labels = frozen[r, c]
+        order = np.argsort(labels, kind="stable")
+        self.key = colmaj[order]
+        self.flat = ((r + pad) * (w + 2 * pad) + (c + pad))[order]
+        sorted_labels = labels[order]
+        self.start = dict(zip(part_labels.tolist(), np.searchsorted(sorted_labels, part_labels).tolist()))
+        self.stop = dict(zip(part_labels.tolist(), np.searchsorted(sorted_labels, part_labels, "right").tolist()))
 
     def pixels(self, members: List[int]) -> np.ndarray:
         """Padded flat indices of the union of ``members``, in column-major image order."""
         if len(members) == 1:
-            return self._label_pixels(members[0])[0]
-        parts = [self._label_pixels(m) for m in members]
-        flat = np.concatenate([p[0] for p in parts])
-        key = np.concatenate([p[1] for p in parts])
+            m = members[0]
+            return self.flat[self.start[m] : self.stop[m]]
+        sl = [slice(self.start[m], self.stop[m]) for m in members]
+        flat = np.concatenate([self.flat[x] for x in sl])
+        key = np.concatenate([self.key[x] for x in sl])
         return flat[np.argsort(key, kind="stable")]
 
 
@@ -99,7 +98,7 @@ def _merge_parts(cur, frozen, part_labels, is_human, d) -> None:
     """The sequential loop over parts of ``region_merge.m``; updates ``cur`` (padded) in place."""
     h, w = frozen.shape
     wp = w + 2 * d
-    masks = _PartMasks(frozen, d)
+    masks = _PartMasks(frozen, part_labels, d)
     frozen_p = np.zeros_like(cur)
     frozen_p[d:-d, d:-d] = frozen
     cur_f = cur.ravel()
