@@ -314,10 +314,10 @@ class SemanticParsingDatasetMapper(_ParsingMapperBase):
         )
         return ret
 
-    def _keypoints(self, record: dict):
+    def _keypoints(self, record: dict, anns: list):
         if record.get("keypoints") is not None:
             return record["keypoints"]
-        for a in record.get("annotations", []):
+        for a in anns:
             if a.get("keypoints") is not None:
                 return a["keypoints"]
         log_first_n(logging.WARNING, f"{record['file_name']}: no keypoints; zero heatmaps", n=3)
@@ -335,6 +335,7 @@ class SemanticParsingDatasetMapper(_ParsingMapperBase):
         if not record.get("sem_seg_file_name"):
             raise DataFormatError(f"{record['file_name']}: the record has no sem_seg_file_name")
         sem = _read_sem_seg(record, self.label_space.num_classes)
+        anns = record.pop("annotations", [])  # people are not targets here (only their keypoints)
         aug_input = T.AugInput(image, sem_seg=sem)
         transforms = self.augmentations(aug_input)
         image, sem = aug_input.image, aug_input.sem_seg
@@ -344,7 +345,7 @@ class SemanticParsingDatasetMapper(_ParsingMapperBase):
         if self.edges_on:
             record["edges"] = torch.as_tensor(semantic_edges(sem, self.edge_kernel).astype(np.int64))
         if self.heatmaps_on:
-            kps = self._transform_keypoints(self._keypoints(record), transforms, (h, w))
+            kps = self._transform_keypoints(self._keypoints(record, anns), transforms, (h, w))
             grid = (h // self.heatmap_stride, w // self.heatmap_stride)
             heat = gaussian_heatmaps(kps, grid, self.heatmap_stride, self.heatmap_sigma)
             record["heatmaps"] = torch.as_tensor(heat)

@@ -174,3 +174,30 @@ def test_semantic_mapper_edges_heatmaps_flip(record):
     assert heat.shape == (16, 3, 4)
     # l-hip (x 4 -> 12 after the flip) is now the r-hip (index 2): peak at cell (2, 3)
     assert heat[2, 2, 3] == 1.0 and heat[3].sum() == 0 and heat[2].argmax() == 2 * 4 + 3
+
+
+def test_empty_record_and_per_person_files(record, tmp_path):
+    empty = dict(record, annotations=[])
+    out = _mapper([], human_ids_on=True, edges_on=True)(empty)
+    inst = out["instances"]
+    assert len(inst) == 0 and inst.gt_boxes.tensor.shape == (0, 4)
+    assert inst.gt_parsing.tensor.shape == (0, H, W) and inst.gt_masks.tensor.shape == (0, H, W)
+    assert out["human_ids"].sum() == 0 and out["edges"].sum() == 0
+    # MHP-style: one PNG per person, no Human_ids file -> ids derived from the maps, in order
+    cat, hid = _scene()
+    paths = []
+    for k in (2, 1):  # listed in reverse, so person ids follow the annotation order
+        paths.append(str(tmp_path / f"person{k}.png"))
+        write_label_png(paths[-1], cat * (hid == k))
+    mhp = dict(record, human_ids_file_name=None)
+    mhp["annotations"] = [dict(a, parsing={"file_name": p}) for a, p in zip(record["annotations"], paths)]
+    out = _mapper([], human_ids_on=True)(mhp)
+    assert out["instances"].gt_boxes.tensor.tolist() == [[10, 6, 14, 11], [1, 2, 5, 6]]
+    assert torch.equal(out["human_ids"], torch.from_numpy(np.choose(hid, [0, 2, 1])).long())
+
+
+def test_semantic_mapper_inference_keeps_only_the_image(record):
+    mapper = SemanticParsingDatasetMapper(False, augmentations=[T.ResizeShortestEdge(24, 100)], label_space="cihp")
+    out = mapper(record)
+    assert out["image"].shape == (3, 24, 32) and "sem_seg" not in out and "annotations" not in out
+    assert out["height"] == H and out["width"] == W  # for resizing the outputs back
