@@ -161,16 +161,18 @@ def register_all_human_parsing(root: str) -> None:
 
 def _summary(name: str, dicts: List[dict]) -> str:
     meta = MetadataCatalog.get(name)
-    people = [len(d.get("annotations", ())) for d in dicts]
-    hs = [d["height"] for d in dicts]
-    ws = [d["width"] for d in dicts]
-    lines = [
-        f"{name}: {len(dicts)} images, {sum(people)} persons "
-        f"({min(people)}-{max(people)} per image), sizes H {min(hs)}-{max(hs)} W {min(ws)}-{max(ws)}",
-        f"  label space {meta.label_space} ({meta.num_parsing} classes), evaluator {meta.evaluator_type}, "
-        f"root {meta.dataset_root}",
-    ]
-    return "\n".join(lines)
+    hs, ws = [d["height"] for d in dicts], [d["width"] for d in dicts]
+    head = f"{name}: {len(dicts)} images"
+    if any("annotations" in d for d in dicts):
+        people = [len(d.get("annotations", ())) for d in dicts]
+        head += f", {sum(people)} persons ({min(people)}-{max(people)} per image)"
+    if any("keypoints" in d for d in dicts):
+        head += f", {sum('keypoints' in d for d in dicts)} with keypoints"
+    return (
+        f"{head}, sizes H {min(hs)}-{max(hs)} W {min(ws)}-{max(ws)}\n"
+        f"  label space {meta.label_space} ({meta.num_parsing} classes), "
+        f"evaluator {meta.evaluator_type}, root {meta.dataset_root}"
+    )
 
 
 if __name__.endswith(".builtin"):
