@@ -5,7 +5,7 @@ Named visualizers (for a CLI's comma-separated ``--vis`` list): "parsing", "inst
 "edges". Example::
 
     vis = build_visualizer("parsing,instances", MetadataCatalog.get("cihp_val"))
-    out_bgr = vis.visualize(image_bgr, extract_from_outputs(model_outputs))
+    out_bgr = vis.visualize(image_bgr, model_outputs)  # or a record, a mapper output, ParsingVisData
 """
 from typing import Dict, List, Type, Union
 
@@ -13,7 +13,13 @@ import numpy as np
 
 from .base import BaseParsingVisualizer, as_label_space, person_colors
 from .edges import EdgeVisualizer
-from .extractor import ParsingVisData, extract_from_mapped, extract_from_outputs, extract_from_record
+from .extractor import (
+    ParsingVisData,
+    extract,
+    extract_from_mapped,
+    extract_from_outputs,
+    extract_from_record,
+)
 from .instances import BoxVisualizer, InstancesVisualizer
 from .parsing import ParsingVisualizer
 
@@ -22,6 +28,7 @@ __all__ = [
     "build_visualizer",
     "CompoundVisualizer",
     "ParsingVisData",
+    "extract",
     "extract_from_outputs",
     "extract_from_record",
     "extract_from_mapped",
@@ -48,7 +55,9 @@ class CompoundVisualizer:
     def __init__(self, visualizers: List[BaseParsingVisualizer]):
         self.visualizers = list(visualizers)
 
-    def visualize(self, image_bgr: np.ndarray, data: ParsingVisData) -> np.ndarray:
+    def visualize(self, image_bgr: np.ndarray, data) -> np.ndarray:
+        """Draw ``data`` (anything :func:`extract` accepts) on a BGR image; same size out."""
+        data = extract(data)
         out = np.asarray(image_bgr)
         for v in self.visualizers:
             out = v.visualize(out, data)

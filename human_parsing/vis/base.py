@@ -11,7 +11,7 @@ from detectron2.utils.logger import log_first_n
 from detectron2.utils.visualizer import Visualizer
 
 from ..data.label_spaces import LabelSpace, get_label_space
-from .extractor import ParsingVisData
+from .extractor import ParsingVisData, extract
 
 __all__ = ["BaseParsingVisualizer", "as_label_space", "person_colors", "blend"]
 
@@ -57,7 +57,9 @@ class BaseParsingVisualizer:
     def __init__(self, label_space: Union[str, LabelSpace, Metadata] = "cihp"):
         self.label_space = as_label_space(label_space)
 
-    def visualize(self, image_bgr: np.ndarray, data: ParsingVisData) -> np.ndarray:
+    def visualize(self, image_bgr: np.ndarray, data) -> np.ndarray:
+        """Draw ``data`` (``ParsingVisData`` or anything :func:`extract` accepts)."""
+        data = extract(data)
         image_bgr = np.asarray(image_bgr)
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
             raise ValueError(f"Expected an (H, W, 3) uint8 BGR image, got {image_bgr.shape} {image_bgr.dtype}")

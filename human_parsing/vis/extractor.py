@@ -12,7 +12,13 @@ from ..data.io import load_person_parsing, read_label_map
 from ..data.label_spaces import IGNORE_LABEL
 from ..structures import PersonParsing
 
-__all__ = ["ParsingVisData", "extract_from_outputs", "extract_from_record", "extract_from_mapped"]
+__all__ = [
+    "ParsingVisData",
+    "extract",
+    "extract_from_outputs",
+    "extract_from_record",
+    "extract_from_mapped",
+]
 
 
 @dataclass
@@ -107,3 +113,20 @@ def extract_from_mapped(mapped: dict) -> ParsingVisData:
         e = _np(mapped["edges"])
         edges = np.where(e == IGNORE_LABEL, 0, e).astype(np.float32)
     return ParsingVisData(size, parsing, pp, boxes, None, edges)
+
+
+def extract(obj) -> ParsingVisData:
+    """Dispatch on what ``obj`` is: ``ParsingVisData`` (returned as is), an object with
+    ``to_outputs()`` (e.g. ``human_parsing.apply.ParsingResult``), a mapper output (has
+    ``"image"``), a dataset record (has ``"file_name"``) or a model output dict."""
+    if isinstance(obj, ParsingVisData):
+        return obj
+    if hasattr(obj, "to_outputs"):
+        return extract_from_outputs(obj.to_outputs())
+    if not isinstance(obj, dict):
+        raise TypeError(f"Cannot visualize an object of type {type(obj).__name__}")
+    if "image" in obj:
+        return extract_from_mapped(obj)
+    if "file_name" in obj:
+        return extract_from_record(obj)
+    return extract_from_outputs(obj)

@@ -125,6 +125,11 @@ def test_extract_from_model_outputs():
                "edges": torch.zeros(H, W)}
     data = extract_from_outputs(outputs)
     assert data.image_size == (H, W) and len(data) == 2
+    # visualizers take the output dict directly
+    image = np.full((H, W, 3), 100, np.uint8)
+    out = build_visualizer("parsing", "cihp").visualize(image, outputs)
+    assert np.array_equal(out, ParsingVisualizer(CIHP).visualize(image, data))
+    assert _changed(out, image)[maps.max(0) > 0][-50:].all()
     assert data.parsing.dtype == np.uint8 and np.array_equal(data.parsing, maps.max(0))
     assert data.scores.tolist() == pytest.approx([0.9, 0.4]) and data.boxes.shape == (2, 4)
     sem = extract_from_outputs({"sem_seg": torch.zeros(20, H, W).index_fill_(0, torch.tensor([3]), 1.0)})
