@@ -147,7 +147,7 @@ def _keypoint_flags(kpts, names, pid, facing, fine, hum, seg_of_fine) -> np.ndar
 
 def _sample_specs(rng, h, w, n):
     """Candidate people (more than needed) in random order, and a fallback."""
-    base = np.exp(rng.uniform(np.log(0.2), np.log(0.9)))
+    base = np.exp(rng.uniform(np.log(0.25), np.log(0.9)))
     specs = []
     for i in range(3 * n + 2):
         if rng.random() < 0.1:  # someone far away
