@@ -6,6 +6,7 @@ Every label map is written out below by hand, with the tight boxes worked out by
     from tests.data.fixtures import write_cihp, CIHP
     root = write_cihp(tmp_path / "cihp")   # then load_cihp_instances(root, "train")
 """
+
 import os
 from typing import Dict
 
@@ -57,19 +58,40 @@ _C2 = [[0, 0,  0, 0, 0],
 CIHP: Dict[str, dict] = {
     # split -> id -> expected record facts
     "train": {
-        "0000001": {"hw": (6, 8), "human_ids": [1, 2], "boxes": [[0, 0, 3, 5], [5, 1, 8, 6]],
-                    "humans": _H1, "categories": _C1, "palette": False},
-        "0000002": {"hw": (4, 5), "human_ids": [1], "boxes": [[2, 1, 5, 4]],
-                    "humans": _H2, "categories": _C2, "palette": True},
+        "0000001": {
+            "hw": (6, 8),
+            "human_ids": [1, 2],
+            "boxes": [[0, 0, 3, 5], [5, 1, 8, 6]],
+            "humans": _H1,
+            "categories": _C1,
+            "palette": False,
+        },
+        "0000002": {
+            "hw": (4, 5),
+            "human_ids": [1],
+            "boxes": [[2, 1, 5, 4]],
+            "humans": _H2,
+            "categories": _C2,
+            "palette": True,
+        },
     },
     "val": {
-        "0000003": {"hw": (4, 5), "human_ids": [1], "boxes": [[2, 1, 5, 4]],
-                    "humans": _H2, "categories": _C2, "palette": False},
+        "0000003": {
+            "hw": (4, 5),
+            "human_ids": [1],
+            "boxes": [[2, 1, 5, 4]],
+            "humans": _H2,
+            "categories": _C2,
+            "palette": False,
+        },
     },
     "test": {"0000004": {"hw": (5, 7)}},
 }
-_CIHP_FOLDERS = {"train": ("Training", "train_id.txt"), "val": ("Validation", "val_id.txt"),
-                 "test": ("Testing", "test_id.txt")}
+_CIHP_FOLDERS = {
+    "train": ("Training", "train_id.txt"),
+    "val": ("Validation", "val_id.txt"),
+    "test": ("Testing", "test_id.txt"),
+}
 
 
 def write_jpeg(path: str, hw, seed: int = 0) -> None:
@@ -109,11 +131,14 @@ def write_cihp(root) -> str:
             if split == "test":
                 continue
             cats, humans = np.array(e["categories"], np.uint8), np.array(e["humans"], np.uint8)
-            write_label_png(os.path.join(d, "Category_ids", f"{i}.png"), cats,
-                            palette if e["palette"] else None)
+            write_label_png(
+                os.path.join(d, "Category_ids", f"{i}.png"), cats, palette if e["palette"] else None
+            )
             write_label_png(os.path.join(d, "Human_ids", f"{i}.png"), humans)
             extra = 3 if i == "0000001" else None
-            write_text(os.path.join(d, "Instance_ids", f"{i}.txt"), _instance_txt(humans, cats, extra))
+            write_text(
+                os.path.join(d, "Instance_ids", f"{i}.txt"), _instance_txt(humans, cats, extra)
+            )
         write_text(os.path.join(d, list_name), "".join(f"{i}\n" for i in items))
     return root
 
@@ -146,7 +171,12 @@ _EMPTY = [[0] * 4 for _ in range(3)]
 
 MHP_V2: Dict[str, dict] = {
     "train": {
-        "1": {"hw": (5, 6), "persons": [_P1, _P2], "boxes": [[1, 0, 3, 4], [2, 1, 6, 5]], "semantic": _SEM1},
+        "1": {
+            "hw": (5, 6),
+            "persons": [_P1, _P2],
+            "boxes": [[1, 0, 3, 4], [2, 1, 6, 5]],
+            "semantic": _SEM1,
+        },
         "2": {"hw": (3, 4), "persons": [_Q1, _EMPTY], "boxes": [[1, 1, 2, 2]], "semantic": _Q1},
     },
     "val": {"3": {"hw": (3, 4), "persons": [_Q1], "boxes": [[1, 1, 2, 2]], "semantic": _Q1}},
@@ -179,7 +209,11 @@ SEMANTIC = {
     # layout -> (image path, label path, list path) patterns; {split}, {id}
     "lip": ("{split}_images/{id}.jpg", "{split}_segmentations/{id}.png", "{split}_id.txt"),
     "atr": ("JPEGImages/{id}.jpg", "SegmentationClassAug/{id}.png", "list/{split}_id.txt"),
-    "pascal_person_part": ("JPEGImages/{id}.jpg", "SegmentationPart/{id}.png", "list/{split}_id.txt"),
+    "pascal_person_part": (
+        "JPEGImages/{id}.jpg",
+        "SegmentationPart/{id}.png",
+        "list/{split}_id.txt",
+    ),
 }
 SEMANTIC_ITEMS = {"train": {"100": _S1, "101": _S2}, "val": {"200": _S2}}
 
@@ -191,7 +225,11 @@ def write_semantic(root, layout: str) -> str:
     for split, items in SEMANTIC_ITEMS.items():
         for i, lab in items.items():
             lab = np.array(lab, np.uint8)
-            write_jpeg(os.path.join(root, image_pat.format(split=split, id=i)), lab.shape, seed=int(i))
+            write_jpeg(
+                os.path.join(root, image_pat.format(split=split, id=i)), lab.shape, seed=int(i)
+            )
             write_label_png(os.path.join(root, label_pat.format(split=split, id=i)), lab)
-        write_text(os.path.join(root, list_pat.format(split=split)), "".join(f"{i}\n" for i in items))
+        write_text(
+            os.path.join(root, list_pat.format(split=split)), "".join(f"{i}\n" for i in items)
+        )
     return root
