@@ -5,7 +5,7 @@
 - :func:`gaussian_heatmaps`: CorrPM's keypoint heatmaps (methods.md §5.3).
 - :func:`human_ids_from_person_maps`, :func:`tight_boxes`: person-level helpers of the mappers.
 """
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import cv2
 import numpy as np

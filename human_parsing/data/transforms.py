@@ -12,7 +12,6 @@ Data kinds and how each transform treats them:
 
 The same symmetry serves test-time augmentation through :func:`flip_logits`.
 """
-import logging
 from typing import List, Union
 
 import numpy as np
@@ -31,8 +30,6 @@ __all__ = [
     "flip_logits",
     "build_parsing_augmentation",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 class HFlipParsingTransform(T.HFlipTransform):
