@@ -3,6 +3,7 @@ refinement branch where parts and edges inform each other (methods.md §3.3).
 
 All maps stay at the resolution of the first input feature (stride 8 for the dilated backbone).
 """
+import math
 from typing import Dict, List, Sequence
 
 import torch
@@ -27,6 +28,14 @@ def build_pgn_head(cfg, input_shape: Dict[str, ShapeSpec]) -> nn.Module:
 def _conv(cin: int, cout: int, k: int, norm: str = "", relu: bool = True) -> Conv2d:
     return Conv2d(cin, cout, k, padding=k // 2, bias=not norm, norm=get_norm(norm, cout),
                   activation=F.relu if relu else None)
+
+
+@torch.no_grad()
+def _truncated_normal_(w: torch.Tensor, std: float) -> torch.Tensor:
+    """TF ``truncated_normal``: N(0, std²) restricted to ±2 std, by inverse-CDF sampling
+    (``nn.init.trunc_normal_`` takes ~20 s on the R-101 head on CPU)."""
+    bound = math.erf(2 / math.sqrt(2))  # erf argument range of Φ(±2)
+    return w.uniform_(-bound, bound).erfinv_().mul_(std * math.sqrt(2)).clamp_(-2 * std, 2 * std)
 
 
 class _Stack(nn.Module):
@@ -130,8 +139,7 @@ class PGNHead(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 if init == "truncated_normal":
-                    # TF truncated_normal: resampled beyond two standard deviations
-                    nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
+                    _truncated_normal_(m.weight, std)
                 elif init == "msra":
                     nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                 else:

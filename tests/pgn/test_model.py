@@ -94,3 +94,12 @@ def test_inference_output_interface(model):
         assert np.array_equal(person[fg], full[fg])
         ys, xs = np.nonzero(fg)
         assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x0, y0, x1, y1)
+
+
+def test_truncated_normal_init_matches_tf():
+    from pgn.heads import _truncated_normal_
+
+    torch.manual_seed(0)
+    w = _truncated_normal_(torch.empty(200_000), 0.01)
+    # N(0, 1) truncated to ±2 has standard deviation 0.8796; nothing beyond 2σ
+    assert w.abs().max() <= 0.02 and abs(w.std().item() - 0.008796) < 5e-5 and abs(w.mean().item()) < 1e-4
