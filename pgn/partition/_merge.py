@@ -11,7 +11,7 @@ and only the pixels of the part at hand are touched: the loop over parts is sequ
 order matters), the work inside it is vectorised.
 """
 import logging
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -52,12 +52,23 @@ class _PartMasks:
         return flat[np.argsort(key, kind="stable")]
 
 
-def _classify(frozen: np.ndarray, parsing: np.ndarray, num_labels: int, min_human_area: int):
+def label_histogram(regions: np.ndarray, parsing: np.ndarray) -> np.ndarray:
+    """(max label + 1, max class + 1) pixel counts of every (region label, parsing value) pair.
+
+    One pass gives both the region classification and the number of distinct labels, which the
+    fixed-point loop needs after each call and the next call needs before it.
+    """
+    n_vals = int(parsing.max(initial=0)) + 1
+    n_labels = int(regions.max(initial=0)) + 1
+    key = regions.astype(np.int64) * n_vals + parsing
+    return np.bincount(key.ravel(), minlength=n_labels * n_vals).reshape(n_labels, n_vals)
+
+
+def _classify(hist: np.ndarray, num_labels: int, min_human_area: int):
     """Per label 0..K: area and whether the region is a human (>= 2 parsing values, area > min)."""
-    n_vals = int(parsing.max()) + 1
-    key = frozen.astype(np.int64) * n_vals + parsing
-    counts = np.bincount(key.ravel(), minlength=(num_labels + 1) * n_vals)
-    counts = counts.reshape(num_labels + 1, n_vals)
+    counts = np.zeros((num_labels + 1, hist.shape[1]), dtype=hist.dtype)
+    k = min(num_labels + 1, hist.shape[0])
+    counts[:k] = hist[:k]
     area = counts.sum(axis=1)
     is_human = ((counts > 0).sum(axis=1) > 1) & (area > min_human_area)
     is_human[0] = False
@@ -72,26 +83,31 @@ def region_merge(
     border_pad: int,
     min_human_area: int = 30,
     probe_dist: int = 2,
+    hist: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """One call of ``region_merge.m``: returns the new region map (labels 1..``num_labels`` visited).
 
     Labels above ``num_labels`` are neither humans nor parts (MATLAB only loops up to it).
-    ``border_pad > 0`` adds the border fill of the first call.
+    ``border_pad > 0`` adds the border fill of the first call. ``hist`` is
+    :func:`label_histogram` of the input, when the caller already has it.
     """
     h, w = regions.shape
     d = max(int(probe_dist), 1)
-    cur = np.zeros((h + 2 * d, w + 2 * d), dtype=np.int64)
+    if hist is None:
+        hist = label_histogram(regions, parsing)
+    cur = np.zeros((h + 2 * d, w + 2 * d), dtype=np.int32)
     cur[d:-d, d:-d] = regions
-    frozen = np.where(regions <= num_labels, regions, 0).astype(np.int64)
-    area, is_human = _classify(frozen, parsing, num_labels, min_human_area)
+    area, is_human = _classify(hist, num_labels, min_human_area)
     part_labels = np.flatnonzero((area > 0) & ~is_human)
     part_labels = part_labels[part_labels > 0]
     if part_labels.size:
-        _merge_parts(cur, frozen, part_labels, is_human, d)
-    out = cur[d:-d, d:-d]
+        above = hist.shape[0] > num_labels + 1 and hist[num_labels + 1 :].any()
+        frozen = np.where(regions <= num_labels, regions, 0) if above else regions
+        _merge_parts(cur, frozen.astype(np.int32, copy=False), part_labels, is_human, d)
+    out = cur[d:-d, d:-d].copy()
     if border_pad > 0:
         border_fill(out, border_pad)
-    return out.astype(np.int32)
+    return out
 
 
 def _merge_parts(cur, frozen, part_labels, is_human, d) -> None:
@@ -176,9 +192,9 @@ def _fill_ends(m: np.ndarray, pad: int) -> None:
             m[rows, c] = np.where(col == 0, m[rows, c + 1], col)
 
 
-def _count_faithful(regions: np.ndarray) -> int:
+def _num_labels_faithful(hist: np.ndarray) -> int:
     """``length(unique(map)) - 1``: assumes a background pixel exists, as MATLAB does."""
-    return int((np.bincount(regions.ravel()) > 0).sum()) - 1
+    return int((hist.sum(axis=1) > 0).sum()) - 1
 
 
 def _compact(regions: np.ndarray) -> tuple:
@@ -209,20 +225,18 @@ def merge_to_fixed_point(
     """
     kw = dict(min_human_area=min_human_area, probe_dist=probe_dist)
     out = region_merge(regions, parsing, num_regions, border_pad=border_pad, **kw)
-    if not faithful:
-        out[parsing == 0] = 0
-        out, count = _compact(out)
-    else:
-        count = _count_faithful(out)
     n_prev = num_regions
     for _ in range(max_iter):
+        if faithful:
+            hist = label_histogram(out, parsing)
+            count = _num_labels_faithful(hist)
+        else:
+            out[parsing == 0] = 0
+            out, count = _compact(out)
+            hist = label_histogram(out, parsing)
         if count == n_prev:
             return out
         n_prev = count
-        out = region_merge(out, parsing, count, border_pad=0, **kw)
-        if faithful:
-            count = _count_faithful(out)
-        else:
-            out, count = _compact(out)
+        out = region_merge(out, parsing, count, border_pad=0, hist=hist, **kw)
     logger.warning("region merge did not reach a fixed point in %d iterations", max_iter)
     return out
