@@ -28,6 +28,11 @@ MODELS = {
                      ["MODEL.ROI_HEADS.SCORE_THRESH_TEST", "0.0"]),
     "pgn": (os.path.join(QUICK, "pgn_R_18_synthetic.yaml"), []),
 }
+# cheap test-time augmentation per model (two scales)
+TTA = {
+    "parsing_rcnn": ["TEST.AUG.MIN_SIZES", "(48, 64)", "TEST.AUG.MAX_SIZE", "128"],
+    "pgn": ["TEST.PGN.PARSING_SCALES", "[0.75, 1.0]", "TEST.PGN.EDGE_SCALES", "[1.0]"],
+}
 SMALL = ["MODEL.DEVICE", "cpu", "INPUT.MIN_SIZE_TEST", "64", "INPUT.MAX_SIZE_TEST", "128"]
 
 
@@ -175,6 +180,17 @@ def test_rgb_input_format_reverses_channels(model):
     a = ParsingPredictor(rgb_cfg)(img)
     b = model.predictor(np.ascontiguousarray(img[:, :, ::-1]))
     _assert_same(a, b)
+
+
+def test_tta_is_used_when_enabled(model):
+    cfg = setup_config(model.config, model.weights,
+                       model.opts + ["TEST.AUG.ENABLED", "True"] + TTA[model.name], CONFIG_FNS)
+    predictor = ParsingPredictor(cfg)
+    wrapper = {"parsing_rcnn": "ParsingRCNNWithTTA", "pgn": "PGNWithTTA"}[model.name]
+    assert type(predictor.model).__name__ == wrapper
+    result = predictor(_scene(7, 64, 80))
+    assert result.parsing.shape == (64, 80)
+    assert all(p.part_map.shape == (64, 80) for p in result.people)
 
 
 def test_bad_inputs(model, images, tmp_path):
