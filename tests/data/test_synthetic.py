@@ -298,3 +298,25 @@ def test_cli_prints_summary(tmp_path, capsys):
     main(["--layout", "pascal_person_part", "--out", str(tmp_path / "p"), "--num-images", "2", "--size", "96x72"])
     line = capsys.readouterr().out.strip()
     assert "\n" not in line and "2 images" in line and "classes present" in line
+
+
+def test_coco_layout_carries_keypoints(tmp_path):
+    root = str(tmp_path / "coco")
+    generate_split("coco", root, "train", 2, seed=6, size=SIZE)
+    from human_parsing.data.datasets.builtin import _coco_paths
+    from human_parsing.data.datasets.coco_parsing import load_coco_parsing_json
+    from human_parsing.data.io import load_person_parsing
+
+    recs = load_coco_parsing_json(*_coco_paths(root, "train"), "t", num_classes=20)
+    for i, rec in enumerate(recs):
+        scene = generate_scene(6, i, SIZE)
+        maps = load_person_parsing(rec)
+        assert len(rec["annotations"]) == len(scene.people)
+        for ann, m in zip(rec["annotations"], maps):
+            # find the person by its map, then compare keypoints
+            k = int(np.bincount(scene.human_ids[m > 0]).argmax()) - 1
+            np.testing.assert_array_equal(m, scene.person_labels("cihp")[k])
+            kps = np.asarray(ann["keypoints"]).reshape(17, 3)
+            expect = scene.people[k].coco.copy()
+            expect[expect[:, 2] == 0] = 0
+            np.testing.assert_allclose(kps, expect, atol=0.006)

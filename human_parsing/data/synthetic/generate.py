@@ -67,10 +67,10 @@ def _merge(src: str, dst: str, overwrite: bool) -> int:
     return len(files)
 
 
-def _write_scenes(layout: str, out: str, split: str, num_images: int, seed: int, size) -> dict:
+def _write_scenes(layout: str, out: str, split: str, num_images: int, seed: int, size) -> tuple:
     space = LAYOUT_LABEL_SPACE[layout]
     ids: List[str] = []
-    joints, counts, heights = [], [], []
+    joints, coco, counts, heights = [], [], [], []
     present = np.zeros(256, dtype=bool)
     for i in range(num_images):
         scene = generate_scene(seed, i, size)
@@ -78,19 +78,40 @@ def _write_scenes(layout: str, out: str, split: str, num_images: int, seed: int,
         write_scene(layout, out, split, iid, scene)
         ids.append(iid)
         joints.append(lip_joint_self(scene))
+        coco.append([p.coco for p in scene.people])
         counts.append(len(scene.people))
         heights += [p.height / size[1] for p in scene.people]
         present[np.unique(scene.labels(space))] = True
     write_split_index(layout, out, split, ids, joints)
+    keypoints = dict(zip(ids, coco))
     names = get_label_space(space).classes
-    return {
+    return {  # summary, and per image id the (17, 3) COCO keypoints of each person
         "images": num_images,
         "people": int(sum(counts)),
         "people_per_image": [int(min(counts, default=0)), int(max(counts, default=0))],
         "height_fraction": [round(float(min(heights, default=0)), 3), round(float(max(heights, default=0)), 3)],
         "classes_present": [n for k, n in enumerate(names) if present[k]],
         "num_classes": len(names),
-    }
+    }, keypoints
+
+
+def _cihp_to_coco_with_keypoints(cihp_root: str, split: str, out: str, keypoints: dict) -> str:
+    """The COCO-style layout of the CIHP split in ``cihp_root`` (via the CIHP reader and the
+    converter, as ``converters.cihp_to_coco`` does), with each person's COCO-17 keypoints added:
+    flat ``[x, y, v] * 17``, v = 2 visible, 1 occluded, ``0, 0, 0`` outside the image; pixel
+    centres at integer coordinates, as in COCO files."""
+    from ..converters import records_to_coco
+    from ..datasets.cihp import load_cihp_instances
+
+    records = load_cihp_instances(cihp_root, split)
+    for rec in records:
+        for ann in rec.get("annotations", []):
+            kps = keypoints[rec["image_id"]][ann["parsing"]["human_id"] - 1]
+            ann["keypoints"] = [
+                round(float(v), 2) for x, y, f in kps for v in ((x, y, f) if f > 0 else (0, 0, 0))
+            ]
+    records_to_coco(records, split, out, "cihp", "CIHP", overwrite=True)
+    return out
 
 
 def generate_split(
@@ -121,12 +142,9 @@ def generate_split(
     tmp = tempfile.mkdtemp(prefix=f".tmp-{layout}-{split}-", dir=out)
     try:
         src = os.path.join(tmp, "src")
-        summary = _write_scenes(layout, src, split, num_images, seed, size)
+        summary, keypoints = _write_scenes(layout, src, split, num_images, seed, size)
         if layout == "coco":
-            from ..converters import cihp_to_coco  # the COCO layout is the converted CIHP layout
-
-            cihp_to_coco(src, split, os.path.join(tmp, "coco"), overwrite=True)
-            src = os.path.join(tmp, "coco")
+            src = _cihp_to_coco_with_keypoints(src, split, os.path.join(tmp, "coco"), keypoints)
         _merge(src, out, overwrite)
         params = {"layout": layout, "split": split, "num_images": num_images, "seed": seed, "size": list(size)}
         summary.update(params, out=os.path.abspath(out))

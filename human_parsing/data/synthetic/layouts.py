@@ -9,8 +9,9 @@ load them unchanged::
               <out>/TrainVal_pose_annotations/LIP_SP_{TRAIN,VAL}_annotations.json
     atr       <out>/{JPEGImages,SegmentationClassAug}/<id>, <out>/list/{train,val}_id.txt
     pascal_person_part  <out>/{JPEGImages,SegmentationPart}/<id>, <out>/list/{train,val}_id.txt
-    coco      the CIHP layout converted by ``converters.cihp_to_coco``:
-              <out>/{split}_img, {split}_parsing, {split}_seg, annotations/CIHP_{split}.json
+    coco      the CIHP layout converted by the readers' converter (``records_to_coco``), with
+              COCO-17 ``keypoints`` per person: <out>/{split}_img, {split}_parsing, {split}_seg,
+              annotations/CIHP_{split}.json
 
 Ids: 7-digit strings (``0000001``; MHP v2 uses plain integers like the dataset, ``1``); val ids
 start at 1000001 so that train and val may share a folder (ATR, PASCAL-Person-Part).
