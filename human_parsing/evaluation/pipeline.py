@@ -77,10 +77,14 @@ def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name:
     out = {"hist": None, "app": None, "apr": None}
     if "semantic" in opts.metrics or "atr" in opts.metrics:
         sem = pred.get("sem")
+        # "No detection" (Parsing R-CNN writes no png, so the official mIoU skips the image): no
+        # prediction at all, or people predicted as an empty list with nothing in the part map.
+        no_detection = sem is None if "crops" not in pred else (
+            len(crops) == 0 and (sem is None or not sem.any()))
         if sem is None and len(crops):
             sem = paint(opts.semseg_score_thresh)[0]
-        if sem is None and opts.empty_images == "background":
-            sem = np.zeros(hw, np.uint8)
+        if no_detection:
+            sem = np.zeros(hw, np.uint8) if opts.empty_images == "background" else None
         if sem is not None:
             gsem = gt.get("sem")
             if gsem is None:  # paint the GT people, later ones on top
