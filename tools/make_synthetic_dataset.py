@@ -6,6 +6,7 @@
 
 Prints a one-line summary (images, people, classes present). See human_parsing.data.synthetic.
 """
+
 from human_parsing.data.synthetic.cli import main
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Synthetic dataset generator: determinism, CIHP invariants, every layout's files, label-space
 consistency, keypoints on their limbs, people count/scale, ensure/append/overwrite safety."""
+
 import json
 import os
 
@@ -58,7 +59,10 @@ def test_cihp_invariants_and_reader(tmp_path):
         assert cat.max() < 20 and 1 <= hum.max() <= 6
         np.testing.assert_array_equal(cat > 0, hum > 0)  # every part pixel belongs to a person
         np.testing.assert_array_equal(inst > 0, hum > 0)
-        lines = [tuple(map(int, ln.split())) for ln in open(os.path.join(d, "Instance_ids", f"{iid}.txt"))]
+        lines = [
+            tuple(map(int, ln.split()))
+            for ln in open(os.path.join(d, "Instance_ids", f"{iid}.txt"))
+        ]
         assert sorted(p for p, _, _ in lines) == sorted(np.unique(inst[inst > 0]).tolist())
         for pid, cls, hid in lines:
             sel = inst == pid
@@ -77,12 +81,24 @@ def test_cihp_invariants_and_reader(tmp_path):
 def _expected_files(layout, split, iid, n_people):
     if layout == "cihp":
         d = {"train": "Training", "val": "Validation"}[split]
-        return [f"{d}/{sub}/{iid}.{ext}" for sub, ext in (
-            ("Images", "jpg"), ("Category_ids", "png"), ("Human_ids", "png"), ("Instance_ids", "png"),
-            ("Instance_ids", "txt"), ("Categories", "png"), ("Humans", "png"), ("Instances", "png"))]
+        return [
+            f"{d}/{sub}/{iid}.{ext}"
+            for sub, ext in (
+                ("Images", "jpg"),
+                ("Category_ids", "png"),
+                ("Human_ids", "png"),
+                ("Instance_ids", "png"),
+                ("Instance_ids", "txt"),
+                ("Categories", "png"),
+                ("Humans", "png"),
+                ("Instances", "png"),
+            )
+        ]
     if layout == "mhp_v2":
         return [f"{split}/images/{iid}.jpg", f"{split}/pose_annos/{iid}.mat"] + [
-            f"{split}/parsing_annos/{iid}_{n_people:02d}_{k:02d}.png" for k in range(1, n_people + 1)]
+            f"{split}/parsing_annos/{iid}_{n_people:02d}_{k:02d}.png"
+            for k in range(1, n_people + 1)
+        ]
     if layout == "lip":
         return [f"{split}_images/{iid}.jpg", f"{split}_segmentations/{iid}.png"]
     if layout == "atr":
@@ -90,16 +106,23 @@ def _expected_files(layout, split, iid, n_people):
     if layout == "pascal_person_part":
         return [f"JPEGImages/{iid}.jpg", f"SegmentationPart/{iid}.png"]
     return [f"{split}_img/{iid}.jpg", f"{split}_seg/{iid}.png"] + [
-        f"{split}_parsing/{iid}_{k:02d}.png" for k in range(1, n_people + 1)]
+        f"{split}_parsing/{iid}_{k:02d}.png" for k in range(1, n_people + 1)
+    ]
 
 
-_LISTS = {"cihp": ["Training/train_id.txt", "Validation/val_id.txt"],
-          "mhp_v2": ["list/train.txt", "list/val.txt"],
-          "lip": ["train_id.txt", "val_id.txt", "TrainVal_pose_annotations/LIP_SP_TRAIN_annotations.json",
-                  "TrainVal_pose_annotations/LIP_SP_VAL_annotations.json"],
-          "atr": ["list/train_id.txt", "list/val_id.txt"],
-          "pascal_person_part": ["list/train_id.txt", "list/val_id.txt"],
-          "coco": ["annotations/CIHP_train.json", "annotations/CIHP_val.json"]}
+_LISTS = {
+    "cihp": ["Training/train_id.txt", "Validation/val_id.txt"],
+    "mhp_v2": ["list/train.txt", "list/val.txt"],
+    "lip": [
+        "train_id.txt",
+        "val_id.txt",
+        "TrainVal_pose_annotations/LIP_SP_TRAIN_annotations.json",
+        "TrainVal_pose_annotations/LIP_SP_VAL_annotations.json",
+    ],
+    "atr": ["list/train_id.txt", "list/val_id.txt"],
+    "pascal_person_part": ["list/train_id.txt", "list/val_id.txt"],
+    "coco": ["annotations/CIHP_train.json", "annotations/CIHP_val.json"],
+}
 
 
 @pytest.mark.parametrize("layout", synthetic.LAYOUTS)
@@ -118,7 +141,9 @@ def test_layout_files_and_append(tmp_path, layout):
     written = {k for k in _files(root) if not k.startswith(".")}
     assert written == expected
     for rel in written:
-        if rel.endswith(".png") and not any(v in rel for v in ("Humans", "Instances", "Human_ids", "Instance_ids")):
+        if rel.endswith(".png") and not any(
+            v in rel for v in ("Humans", "Instances", "Human_ids", "Instance_ids")
+        ):
             lab = read_label_map(os.path.join(root, rel))
             assert lab.shape == (SIZE[1], SIZE[0]) and lab.max() < space.num_classes, rel
     assert not any(".tmp" in f for f in os.listdir(root))  # the temporary folders are gone
@@ -138,12 +163,18 @@ def test_layout_formats_mhp_lip(tmp_path):
         for k in range(n):
             png = os.path.join(root, "train", "parsing_annos", f"{i + 1}_{n:02d}_{k + 1:02d}.png")
             rgb = np.asarray(Image.open(png))
-            assert rgb.ndim == 3 and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 0] == rgb[..., 2]).all()
+            assert (
+                rgb.ndim == 3
+                and (rgb[..., 0] == rgb[..., 1]).all()
+                and (rgb[..., 0] == rgb[..., 2]).all()
+            )
             m = rgb[..., 0] > 0
             rows = mat[f"person_{k}"]
             assert rows.shape == (20, 3)
             ys, xs = np.nonzero(m)
-            np.testing.assert_array_equal(rows[18:20, :2].ravel(), [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+            np.testing.assert_array_equal(
+                rows[18:20, :2].ravel(), [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+            )
             for x, y, flag in rows[:16]:  # visible joints lie on the person
                 if flag == 0:
                     assert np.hypot(xs - x, ys - y).min() <= 2.0
@@ -151,7 +182,9 @@ def test_layout_formats_mhp_lip(tmp_path):
                 assert (flag == 2) == (not inside)
     root = str(tmp_path / "lip")
     generate_split("lip", root, "val", 3, seed=4, size=SIZE)
-    data = json.load(open(os.path.join(root, "TrainVal_pose_annotations", "LIP_SP_VAL_annotations.json")))
+    data = json.load(
+        open(os.path.join(root, "TrainVal_pose_annotations", "LIP_SP_VAL_annotations.json"))
+    )
     assert [r["im_name"] for r in data["root"]] == ["1000001.jpg", "1000002.jpg", "1000003.jpg"]
     for i, rec in enumerate(data["root"]):
         joints = np.asarray(rec["joint_self"])
@@ -165,18 +198,41 @@ def test_layout_formats_mhp_lip(tmp_path):
 
 
 def test_fine_mapping_by_hand():
-    cihp, pascal, mhp, atr, lip = (get_label_space(n) for n in ("cihp", "pascal_person_part", "mhp_v2", "atr", "lip"))
+    cihp, pascal, mhp, atr, lip = (
+        get_label_space(n) for n in ("cihp", "pascal_person_part", "mhp_v2", "atr", "lip")
+    )
     cases = [  # fine class -> expected class in (cihp, pascal, mhp_v2, atr, lip)
-        (fine_id("lower-arm", "coat", "left"), ("coat", "lower-arm", "coat", "upper-clothes", "coat")),
-        (fine_id("hand", "skin", "right"), ("right-arm", "lower-arm", "right-hand", "right-arm", "right-arm")),
+        (
+            fine_id("lower-arm", "coat", "left"),
+            ("coat", "lower-arm", "coat", "upper-clothes", "coat"),
+        ),
+        (
+            fine_id("hand", "skin", "right"),
+            ("right-arm", "lower-arm", "right-hand", "right-arm", "right-arm"),
+        ),
         (fine_id("hand", "glove", "left"), ("glove", "lower-arm", "glove", "left-arm", "glove")),
         (fine_id("upper-leg", "pants", "right"), ("pants", "upper-leg", "pants", "pants", "pants")),
-        (fine_id("foot", "shoe", "left"), ("left-shoe", "lower-leg", "left-shoe", "left-shoe", "left-shoe")),
-        (fine_id("foot", "skin", "left"), ("left-leg", "lower-leg", "left-foot", "left-leg", "left-leg")),
-        (fine_id("torso", "skin"), ("torso-skin", "torso", "torso-skin", "upper-clothes", "upper-clothes")),
+        (
+            fine_id("foot", "shoe", "left"),
+            ("left-shoe", "lower-leg", "left-shoe", "left-shoe", "left-shoe"),
+        ),
+        (
+            fine_id("foot", "skin", "left"),
+            ("left-leg", "lower-leg", "left-foot", "left-leg", "left-leg"),
+        ),
+        (
+            fine_id("torso", "skin"),
+            ("torso-skin", "torso", "torso-skin", "upper-clothes", "upper-clothes"),
+        ),
         (fine_id("hips", "skirt"), ("skirt", "upper-leg", "skirt", "skirt", "skirt")),
-        (fine_id("head", "sunglasses"), ("sunglasses", "head", "sunglasses", "sunglasses", "sunglasses")),
-        (fine_id("upper-arm", "upper-clothes", "right"), ("upper-clothes", "upper-arm", "t-shirt", "upper-clothes", "upper-clothes")),
+        (
+            fine_id("head", "sunglasses"),
+            ("sunglasses", "head", "sunglasses", "sunglasses", "sunglasses"),
+        ),
+        (
+            fine_id("upper-arm", "upper-clothes", "right"),
+            ("upper-clothes", "upper-arm", "t-shirt", "upper-clothes", "upper-clothes"),
+        ),
     ]
     for fid, names in cases:
         for space, name in zip((cihp, pascal, mhp, atr, lip), names):
@@ -184,39 +240,57 @@ def test_fine_mapping_by_hand():
             assert space.classes[lut[fid]] == name, (fine_label_space().classes[fid], space.name)
     for space in (cihp, pascal, mhp, atr, lip):  # every person pixel stays a person pixel
         lut = label_mapping_lut("synthetic_fine", space.name)
-        assert (lut[1:fine_label_space().num_classes] > 0).all() and lut[0] == 0 and lut[255] == 255
+        assert (
+            (lut[1 : fine_label_space().num_classes] > 0).all() and lut[0] == 0 and lut[255] == 255
+        )
 
 
 def test_same_scene_consistent_across_label_spaces():
     fine_ls = fine_label_space()
     for i in range(4):
         scene = generate_scene(11, i, SIZE)
-        cihp, pascal, atr, mhp = (scene.labels(n) for n in ("cihp", "pascal_person_part", "atr", "mhp_v2"))
+        cihp, pascal, atr, mhp = (
+            scene.labels(n) for n in ("cihp", "pascal_person_part", "atr", "mhp_v2")
+        )
         c = get_label_space("cihp").classes.index
         p = get_label_space("pascal_person_part").classes.index
         for m in (pascal, atr, mhp):
             np.testing.assert_array_equal(m > 0, cihp > 0)
         head = np.isin(cihp, [c("hat"), c("hair"), c("face"), c("sunglasses")])
         np.testing.assert_array_equal(head, pascal == p("head"))
-        assert not np.isin(pascal[np.isin(cihp, [c("glove")])], [p("upper-arm"), p("torso"), p("head")]).any()
+        assert not np.isin(
+            pascal[np.isin(cihp, [c("glove")])], [p("upper-arm"), p("torso"), p("head")]
+        ).any()
         shoes = np.isin(cihp, [c("left-shoe"), c("right-shoe")])
         assert (pascal[shoes] == p("lower-leg")).all()
-        np.testing.assert_array_equal(pascal, label_mapping_lut("synthetic_fine", "pascal_person_part")[scene.fine])
+        np.testing.assert_array_equal(
+            pascal, label_mapping_lut("synthetic_fine", "pascal_person_part")[scene.fine]
+        )
         # a horizontal flip commutes with the mapping: swap-in-fine then map == map then swap
         for name in ("cihp", "atr", "mhp_v2", "pascal_person_part"):
             ls, lut = get_label_space(name), label_mapping_lut("synthetic_fine", name)
-            np.testing.assert_array_equal(lut[fine_ls.flip_label_map(scene.fine)], ls.flip_label_map(lut[scene.fine]))
+            np.testing.assert_array_equal(
+                lut[fine_ls.flip_label_map(scene.fine)], ls.flip_label_map(lut[scene.fine])
+            )
 
 
-_LIMB_PREFIX = {"shoulder": ("upper-arm", "torso"), "elbow": ("upper-arm", "lower-arm"),
-                "wrist": ("lower-arm", "hand"), "hip": ("upper-leg", "hips", "torso"),
-                "knee": ("upper-leg", "lower-leg", "hips"), "ankle": ("lower-leg", "foot", "hips")}
+_LIMB_PREFIX = {
+    "shoulder": ("upper-arm", "torso"),
+    "elbow": ("upper-arm", "lower-arm"),
+    "wrist": ("lower-arm", "hand"),
+    "hip": ("upper-leg", "hips", "torso"),
+    "knee": ("upper-leg", "lower-leg", "hips"),
+    "ankle": ("lower-leg", "foot", "hips"),
+}
 
 
 def _segment_mask(fine, side, segments):
     names = fine_label_space().classes
-    ids = [k for k, n in enumerate(names) if any(
-        n.startswith(f"{side}-{s}:") or n.startswith(f"{s}:") for s in segments)]
+    ids = [
+        k
+        for k, n in enumerate(names)
+        if any(n.startswith(f"{side}-{s}:") or n.startswith(f"{s}:") for s in segments)
+    ]
     return np.isin(fine, ids)
 
 
@@ -242,10 +316,14 @@ def test_keypoints_lie_on_their_limbs():
                 if v == 2:
                     n_vis += 1
                     side, joint = name.split("_")
-                    mask = _segment_mask(scene.fine, side, _LIMB_PREFIX[joint]) & (scene.human_ids == pid)
+                    mask = _segment_mask(scene.fine, side, _LIMB_PREFIX[joint]) & (
+                        scene.human_ids == pid
+                    )
                     ys, xs = np.nonzero(mask)
                     assert np.hypot(xs - x, ys - y).min() <= 2.0, (i, pid, name)
-    assert n_vis >= 0.6 * n_in > 0  # most in-image joints are visible: the check above is not vacuous
+    assert (
+        n_vis >= 0.6 * n_in > 0
+    )  # most in-image joints are visible: the check above is not vacuous
 
 
 def test_people_count_scale_and_boxes():
@@ -282,12 +360,18 @@ def test_ensure_is_idempotent_and_survives_interruption(tmp_path, monkeypatch):
     assert [f for f in os.listdir(root) if not f.endswith(".lock")] == []  # nothing half-written
     monkeypatch.setattr(gen, "write_scene", real)
     assert ensure_synthetic_dataset("atr", root, "val", num_images=3, size=SIZE) == root
-    assert open(os.path.join(root, "list", "val_id.txt")).read().split() == ["1000001", "1000002", "1000003"]
+    assert open(os.path.join(root, "list", "val_id.txt")).read().split() == [
+        "1000001",
+        "1000002",
+        "1000003",
+    ]
     img = os.path.join(root, "JPEGImages", "1000001.jpg")
     mtime = os.stat(img).st_mtime_ns
     ensure_synthetic_dataset("atr", root, "val", num_images=3, size=SIZE)
     assert os.stat(img).st_mtime_ns == mtime  # complete: not regenerated
-    ensure_synthetic_dataset("atr", root, "train", num_images=2, size=SIZE)  # the other split appends
+    ensure_synthetic_dataset(
+        "atr", root, "train", num_images=2, size=SIZE
+    )  # the other split appends
     assert os.path.isfile(os.path.join(root, "JPEGImages", "0000002.jpg"))
     assert not any(".tmp" in f for f in os.listdir(root))
 
@@ -295,7 +379,18 @@ def test_ensure_is_idempotent_and_survives_interruption(tmp_path, monkeypatch):
 def test_cli_prints_summary(tmp_path, capsys):
     from human_parsing.data.synthetic.cli import main
 
-    main(["--layout", "pascal_person_part", "--out", str(tmp_path / "p"), "--num-images", "2", "--size", "96x72"])
+    main(
+        [
+            "--layout",
+            "pascal_person_part",
+            "--out",
+            str(tmp_path / "p"),
+            "--num-images",
+            "2",
+            "--size",
+            "96x72",
+        ]
+    )
     line = capsys.readouterr().out.strip()
     assert "\n" not in line and "2 images" in line and "classes present" in line
 

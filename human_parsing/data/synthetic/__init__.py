@@ -10,6 +10,7 @@ COCO-style json layout). The embedded default dataset of the demo and the tests.
 Importing this package registers the ``synthetic_fine`` label space and its mappings
 (``label_mapping_lut("synthetic_fine", <dataset>)``).
 """
+
 from .generate import (  # noqa: F401
     DEFAULT_NUM_IMAGES,
     DEFAULT_SEEDS,
@@ -18,7 +19,11 @@ from .generate import (  # noqa: F401
     format_summary,
     generate_split,
 )
-from .labels import FINE_LABEL_SPACE_NAME, fine_id, fine_label_space  # noqa: F401  (registers labels)
+from .labels import (
+    FINE_LABEL_SPACE_NAME,
+    fine_id,
+    fine_label_space,
+)  # noqa: F401  (registers labels)
 from .layouts import LAYOUT_LABEL_SPACE, LAYOUTS  # noqa: F401
 from .people import COCO_KEYPOINTS, MPII_KEYPOINTS  # noqa: F401
 from .scene import MAX_PEOPLE, Scene, SyntheticPerson, generate_scene  # noqa: F401

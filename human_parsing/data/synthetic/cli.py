@@ -1,5 +1,6 @@
 """Command line of the synthetic dataset generator (``tools/make_synthetic_dataset.py`` and
 ``python -m human_parsing.data.synthetic``)."""
+
 import argparse
 import logging
 from typing import List, Optional, Tuple
@@ -15,7 +16,9 @@ def parse_size(text: str) -> Tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--size must look like WxH (e.g. 256x192), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--size must look like WxH (e.g. 256x192), got {text!r}"
+        ) from None
     if w < 16 or h < 16:
         raise argparse.ArgumentTypeError(f"--size {text}: width and height must be >= 16")
     return w, h
@@ -23,7 +26,9 @@ def parse_size(text: str) -> Tuple[int, int]:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     p = argparse.ArgumentParser(description="Write a synthetic multi-person human-parsing dataset.")
-    p.add_argument("--layout", choices=LAYOUTS, default="cihp", help="on-disk layout (and label space)")
+    p.add_argument(
+        "--layout", choices=LAYOUTS, default="cihp", help="on-disk layout (and label space)"
+    )
     p.add_argument("--out", required=True, help="output folder (the layout root)")
     p.add_argument("--split", choices=("train", "val"), default="train")
     p.add_argument("--num-images", type=int, default=None, help="default: 48 train / 16 val")
@@ -32,7 +37,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
     p.add_argument("--overwrite", action="store_true", help="replace files that already exist")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    summary = generate_split(args.layout, args.out, args.split, args.num_images, args.seed,
-                             args.size, overwrite=args.overwrite)
+    summary = generate_split(
+        args.layout,
+        args.out,
+        args.split,
+        args.num_images,
+        args.seed,
+        args.size,
+        overwrite=args.overwrite,
+    )
     print(format_summary(summary))
     return summary

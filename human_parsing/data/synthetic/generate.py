@@ -7,6 +7,7 @@ naming a missing file, an interrupted run leaves no half-written file, and
 :func:`ensure_synthetic_dataset` regenerates any split without a matching marker, under a file
 lock so that concurrent callers generate it once. Train and val may share an output folder.
 """
+
 import contextlib
 import fcntl
 import json
@@ -20,7 +21,15 @@ import numpy as np
 
 from ..io import write_text
 from ..label_spaces import get_label_space
-from .layouts import LAYOUT_LABEL_SPACE, LAYOUTS, SPLITS, lip_joint_self, image_id, write_scene, write_split_index
+from .layouts import (
+    LAYOUT_LABEL_SPACE,
+    LAYOUTS,
+    SPLITS,
+    lip_joint_self,
+    image_id,
+    write_scene,
+    write_split_index,
+)
 from .scene import generate_scene
 
 logger = logging.getLogger(__name__)
@@ -89,7 +98,10 @@ def _write_scenes(layout: str, out: str, split: str, num_images: int, seed: int,
         "images": num_images,
         "people": int(sum(counts)),
         "people_per_image": [int(min(counts, default=0)), int(max(counts, default=0))],
-        "height_fraction": [round(float(min(heights, default=0)), 3), round(float(max(heights, default=0)), 3)],
+        "height_fraction": [
+            round(float(min(heights, default=0)), 3),
+            round(float(max(heights, default=0)), 3),
+        ],
         "classes_present": [n for k, n in enumerate(names) if present[k]],
         "num_classes": len(names),
     }, keypoints
@@ -146,7 +158,13 @@ def generate_split(
         if layout == "coco":
             src = _cihp_to_coco_with_keypoints(src, split, os.path.join(tmp, "coco"), keypoints)
         _merge(src, out, overwrite)
-        params = {"layout": layout, "split": split, "num_images": num_images, "seed": seed, "size": list(size)}
+        params = {
+            "layout": layout,
+            "split": split,
+            "num_images": num_images,
+            "seed": seed,
+            "size": list(size),
+        }
         summary.update(params, out=os.path.abspath(out))
         write_text(_marker_path(out, split), json.dumps(summary, indent=1))  # written last
     finally:
@@ -189,8 +207,13 @@ def ensure_synthetic_dataset(
     """
     num_images = DEFAULT_NUM_IMAGES[split] if num_images is None and split in SPLITS else num_images
     seed = DEFAULT_SEEDS[split] if seed is None and split in SPLITS else seed
-    want = {"layout": layout, "split": split, "num_images": num_images, "seed": seed,
-            "size": [int(size[0]), int(size[1])]}
+    want = {
+        "layout": layout,
+        "split": split,
+        "num_images": num_images,
+        "seed": seed,
+        "size": [int(size[0]), int(size[1])],
+    }
 
     def complete() -> bool:
         marker = _read_marker(root, split)
@@ -199,8 +222,12 @@ def ensure_synthetic_dataset(
     if not complete():
         with _locked(root, split):
             if not complete():  # another process may have finished it while we waited
-                logger.info(f"Generating synthetic {layout} {split} ({num_images} images) in {root}")
-                summary = generate_split(layout, root, split, num_images, seed, size, overwrite=True)
+                logger.info(
+                    f"Generating synthetic {layout} {split} ({num_images} images) in {root}"
+                )
+                summary = generate_split(
+                    layout, root, split, num_images, seed, size, overwrite=True
+                )
                 logger.info(format_summary(summary))
     return root
 

@@ -7,11 +7,18 @@ limbs and shoes), PASCAL-Person-Part reads the segment (head/torso/upper-arm/low
 one drawn scene is written in every label space through one lookup table per space, with no
 approximation (compare the coarser CIHP→PASCAL mapping in ``label_spaces.py``).
 """
+
 from typing import Dict, List, Optional, Tuple
 
 from ..label_spaces import LABEL_SPACES, LabelSpace, register_label_mapping
 
-__all__ = ["FINE_LABEL_SPACE_NAME", "SIDES", "fine_id", "fine_label_space", "register_synthetic_labels"]
+__all__ = [
+    "FINE_LABEL_SPACE_NAME",
+    "SIDES",
+    "fine_id",
+    "fine_label_space",
+    "register_synthetic_labels",
+]
 
 FINE_LABEL_SPACE_NAME = "synthetic_fine"
 SIDES = ("left", "right")  # the person's own left/right (image right for a person facing us)
@@ -97,9 +104,17 @@ def _to_mhp(side, seg, surf) -> str:
 
 
 def _to_pascal(side, seg, surf) -> str:
-    return {"head": "head", "torso": "torso", "hips": "upper-leg", "upper-arm": "upper-arm",
-            "lower-arm": "lower-arm", "hand": "lower-arm", "upper-leg": "upper-leg",
-            "lower-leg": "lower-leg", "foot": "lower-leg"}[seg]
+    return {
+        "head": "head",
+        "torso": "torso",
+        "hips": "upper-leg",
+        "upper-arm": "upper-arm",
+        "lower-arm": "lower-arm",
+        "hand": "lower-arm",
+        "upper-leg": "upper-leg",
+        "lower-leg": "lower-leg",
+        "foot": "lower-leg",
+    }[seg]
 
 
 _TARGETS = {
@@ -121,9 +136,7 @@ def register_synthetic_labels() -> None:
     """Add ``synthetic_fine`` to ``LABEL_SPACES`` and register its mappings (idempotent)."""
     if FINE_LABEL_SPACE_NAME not in LABEL_SPACES:
         names = tuple(n for n, _, _, _ in _FINE)
-        pairs = tuple(
-            (n, "right" + n[len("left"):]) for n, side, _, _ in _FINE if side == "left"
-        )
+        pairs = tuple((n, "right" + n[len("left") :]) for n, side, _, _ in _FINE if side == "left")
         LABEL_SPACES[FINE_LABEL_SPACE_NAME] = LabelSpace(FINE_LABEL_SPACE_NAME, names, pairs)
     for dst, fn in _TARGETS.items():
         groups: Dict[str, List[str]] = {}

@@ -22,6 +22,7 @@ box, x1/y1 = max pixel index + 1); flag 0 visible, 1 occluded, 2 out of the imag
 LIP ``joint_self`` rows are ``[x, y, 1]`` visible, ``[x, y, 0]`` occluded, ``[0, 0, 0]`` out of
 the image (a joint counts as present iff x + y != 0); LIP is single-person: the largest person.
 """
+
 import io
 import json
 import os
@@ -34,12 +35,25 @@ from ..io import atomic_path, write_image, write_label_png, write_text
 from ..label_spaces import get_label_space
 from .scene import Scene
 
-__all__ = ["LAYOUTS", "LAYOUT_LABEL_SPACE", "image_id", "write_scene", "write_split_index", "lip_joint_self"]
+__all__ = [
+    "LAYOUTS",
+    "LAYOUT_LABEL_SPACE",
+    "image_id",
+    "write_scene",
+    "write_split_index",
+    "lip_joint_self",
+]
 
 LAYOUTS = ("cihp", "mhp_v2", "lip", "atr", "pascal_person_part", "coco")
 # Label space each layout's label files are written in.
-LAYOUT_LABEL_SPACE = {"cihp": "cihp", "mhp_v2": "mhp_v2", "lip": "lip", "atr": "atr",
-                      "pascal_person_part": "pascal_person_part", "coco": "cihp"}
+LAYOUT_LABEL_SPACE = {
+    "cihp": "cihp",
+    "mhp_v2": "mhp_v2",
+    "lip": "lip",
+    "atr": "atr",
+    "pascal_person_part": "pascal_person_part",
+    "coco": "cihp",
+}
 SPLITS = ("train", "val")
 _VAL_ID_OFFSET = 1_000_000
 _CIHP_DIR = {"train": "Training", "val": "Validation"}
@@ -89,8 +103,11 @@ def _write_mhp_v2(out: str, split: str, iid: str, scene: Scene) -> None:
     n = len(scene.people)
     pose = {}
     for k, (person, m) in enumerate(zip(scene.people, maps)):
-        write_image(os.path.join(d, "parsing_annos", f"{iid}_{n:02d}_{k + 1:02d}.png"),
-                    np.repeat(m[:, :, None], 3, axis=2), format="RGB")
+        write_image(
+            os.path.join(d, "parsing_annos", f"{iid}_{n:02d}_{k + 1:02d}.png"),
+            np.repeat(m[:, :, None], 3, axis=2),
+            format="RGB",
+        )
         rows = np.zeros((20, 3))
         rows[:16, :2] = person.mpii[:, :2]
         rows[:16, 2] = _mhp_flags(person.mpii[:, 2])
@@ -120,7 +137,9 @@ def _savemat(path: str, data: dict) -> None:
 def _write_semantic(image_dir: str, label_dir: str, space: str):
     def write(out: str, split: str, iid: str, scene: Scene) -> None:
         write_image(os.path.join(out, image_dir.format(split=split), f"{iid}.jpg"), scene.image)
-        write_label_png(os.path.join(out, label_dir.format(split=split), f"{iid}.png"), scene.labels(space))
+        write_label_png(
+            os.path.join(out, label_dir.format(split=split), f"{iid}.png"), scene.labels(space)
+        )
 
     return write
 
@@ -149,11 +168,15 @@ def lip_joint_self(scene: Scene) -> List[List[float]]:
     if not scene.people:
         return [[0.0, 0.0, 0.0]] * 16
     person = max(scene.people, key=lambda p: p.num_pixels)
-    return [[0.0, 0.0, 0.0] if v == 0 else [float(x), float(y), 1.0 if v == 2 else 0.0]
-            for x, y, v in person.mpii.tolist()]
+    return [
+        [0.0, 0.0, 0.0] if v == 0 else [float(x), float(y), 1.0 if v == 2 else 0.0]
+        for x, y, v in person.mpii.tolist()
+    ]
 
 
-def write_split_index(layout: str, out: str, split: str, ids: List[str], scenes_joints=None) -> None:
+def write_split_index(
+    layout: str, out: str, split: str, ids: List[str], scenes_joints=None
+) -> None:
     """Write the split list (and LIP's pose json) once every image of the split is on disk.
     ``scenes_joints``: LIP only, the ``joint_self`` rows of each image."""
     text = "".join(f"{i}\n" for i in ids)

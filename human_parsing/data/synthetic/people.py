@@ -1,7 +1,7 @@
 """One procedurally drawn person: a random pose and outfit, drawn part by part into a fine label
 map (``synthetic_fine`` ids), with COCO-17 and MPII-16 keypoints taken from the same skeleton.
 
-Geometry is set up in a *body frame* in units of the person's height ``h``: origin at the pelvis,
+Geometry is set up in a *body frame* (see canvas.py) in units of the person's height ``h``: origin at the pelvis,
 y down, +x towards the image right. A person facing the camera has their own left side on the
 image right; a person seen from the back has it on the image left (``facing = -1``). The body
 frame is rotated by ``tilt``, scaled by ``h`` and moved to ``center`` to land in the image.
@@ -9,12 +9,14 @@ Parts are drawn back to front (long hair, legs, hips garment, torso, neck/head, 
 polygons, ellipses and tapered capsules at 1/16-pixel precision, so keypoints such as the wrist
 are the exact end points of the drawn limbs.
 """
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
 
-import cv2
+from dataclasses import dataclass, field
+from typing import Dict, Tuple
+
 import numpy as np
 
+from .canvas import BodyCanvas
+from .keypoints import COCO_KEYPOINTS, KEYPOINT_SEGMENTS, MPII_KEYPOINTS
 from .labels import SIDES, fine_id
 
 __all__ = [
@@ -26,34 +28,6 @@ __all__ = [
     "sample_person",
     "draw_person",
 ]
-
-COCO_KEYPOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-MPII_KEYPOINTS = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "pelvis",
-    "thorax", "upper_neck", "head_top", "right_wrist", "right_elbow", "right_shoulder",
-    "left_shoulder", "left_elbow", "left_wrist",
-)
-# Body segments whose pixels may carry each joint; visibility = the joint pixel shows one of them.
-_JOINT_SEGS = {
-    "nose": ("head",), "eye": ("head",), "ear": ("head",), "head_top": ("head",),
-    "upper_neck": ("head", "torso"), "thorax": ("torso",), "pelvis": ("torso", "hips"),
-    "shoulder": ("torso", "upper-arm"), "elbow": ("upper-arm", "lower-arm"),
-    "wrist": ("lower-arm", "hand"), "hip": ("torso", "hips", "upper-leg"),
-    "knee": ("upper-leg", "lower-leg", "hips"), "ankle": ("lower-leg", "foot", "hips"),
-}
-KEYPOINT_SEGMENTS: Dict[str, Tuple[Tuple[Optional[str], str], ...]] = {}
-for _name in set(COCO_KEYPOINTS) | set(MPII_KEYPOINTS):
-    _side, _, _joint = _name.partition("_") if _name.startswith(("left_", "right_")) else (None, "", _name)
-    KEYPOINT_SEGMENTS[_name] = tuple(
-        (_side if s not in ("head", "torso", "hips") else None, s) for s in _JOINT_SEGS[_joint]
-    )
-
-_SHIFT = 4  # cv2 drawing at 1/16 pixel
-_ONE = 1 << _SHIFT
 
 
 @dataclass
@@ -67,7 +41,9 @@ class PersonSpec:
     build: float  # width multiplier
     arm: Dict[str, Tuple[float, float]]  # side -> (shoulder angle, elbow bend); 0 = hanging down
     leg: Dict[str, Tuple[float, float]]  # side -> (hip angle, knee bend)
-    foreshorten: Dict[str, Tuple[float, float, float, float]]  # side -> (upper/lower arm, upper/lower leg)
+    foreshorten: Dict[
+        str, Tuple[float, float, float, float]
+    ]  # side -> (upper/lower arm, upper/lower leg)
     head_tilt: float
     outfit: Dict[str, object] = field(default_factory=dict)
 
@@ -95,7 +71,9 @@ def sample_person(rng: np.random.Generator, center: Tuple[float, float], h: floa
     leg = {s: (_u(rng, -12, 40) * deg, _u(rng, -25, 55) * deg) for s in SIDES}
     fs = {s: tuple(float(v) for v in rng.uniform(0.72, 1.0, size=4)) for s in SIDES}
     top = rng.choice(["upper-clothes", "coat", "dress", "skin"], p=[0.55, 0.2, 0.18, 0.07])
-    bottom = "dress" if top == "dress" else rng.choice(["pants", "shorts", "skirt"], p=[0.55, 0.2, 0.25])
+    bottom = (
+        "dress" if top == "dress" else rng.choice(["pants", "shorts", "skirt"], p=[0.55, 0.2, 0.25])
+    )
     sleeve = rng.choice(["none", "short", "long"], p=[0.2, 0.4, 0.4]) if top != "coat" else "long"
     if top == "dress" and sleeve == "long":
         sleeve = "short"
@@ -121,46 +99,17 @@ def sample_person(rng: np.random.Generator, center: Tuple[float, float], h: floa
         "feet": str(rng.choice(["shoe", "socks", "skin"], p=[0.85, 0.05, 0.1])),
     }
     return PersonSpec(
-        center=(float(center[0]), float(center[1])), h=float(h), tilt=float(tilt),
-        facing=1 if rng.random() > 0.12 else -1, build=_u(rng, 0.8, 1.3), arm=arm, leg=leg,
-        foreshorten=fs, head_tilt=float(rng.normal(0, 8 * deg)), outfit=outfit,
+        center=(float(center[0]), float(center[1])),
+        h=float(h),
+        tilt=float(tilt),
+        facing=1 if rng.random() > 0.12 else -1,
+        build=_u(rng, 0.8, 1.3),
+        arm=arm,
+        leg=leg,
+        foreshorten=fs,
+        head_tilt=float(rng.normal(0, 8 * deg)),
+        outfit=outfit,
     )
-
-
-class _Canvas:
-    """Draws body-frame shapes into an image-sized uint8 label map."""
-
-    def __init__(self, spec: PersonSpec, shape: Tuple[int, int]):
-        self.labels = np.zeros(shape, dtype=np.uint8)
-        c, s = np.cos(spec.tilt), np.sin(spec.tilt)
-        self.m = np.array([[c, -s], [s, c]]) * spec.h
-        self.t = np.asarray(spec.center)
-        self.h = spec.h
-
-    def to_image(self, pts) -> np.ndarray:
-        return np.asarray(pts, dtype=np.float64).reshape(-1, 2) @ self.m.T + self.t
-
-    def _fix(self, pts) -> np.ndarray:
-        return np.round(self.to_image(pts) * _ONE).astype(np.int32)
-
-    def poly(self, pts, value: int):
-        cv2.fillPoly(self.labels, [self._fix(pts)], int(value), cv2.LINE_8, _SHIFT)
-
-    def ellipse(self, center, axes, angle: float, value: int):
-        """Body-frame ellipse; ``angle`` in radians relative to the body frame."""
-        c = tuple(int(v) for v in self._fix(center)[0])
-        ax = tuple(max(0, int(round(a * self.h * _ONE))) for a in axes)
-        ang = np.degrees(angle + np.arctan2(self.m[1, 0], self.m[0, 0]))
-        cv2.ellipse(self.labels, c, ax, float(ang), 0, 360, int(value), -1, cv2.LINE_8, _SHIFT)
-
-    def capsule(self, p0, p1, r0: float, r1: float, value: int):
-        """Tapered capsule from ``p0`` (radius ``r0``) to ``p1`` (radius ``r1``)."""
-        p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
-        d = p1 - p0
-        n = np.array([-d[1], d[0]]) / max(np.hypot(*d), 1e-9)
-        self.poly([p0 + n * r0, p1 + n * r1, p1 - n * r1, p0 - n * r0], value)
-        for p, r in ((p0, r0), (p1, r1)):
-            self.ellipse(p, (r, r), 0.0, value)
 
 
 def _dir(angle: float, xsign: float) -> np.ndarray:
@@ -174,7 +123,7 @@ def _lerp(a, b, t):
 
 def draw_person(spec: PersonSpec, shape: Tuple[int, int]) -> PersonDrawing:
     """Render ``spec`` into an (H, W) fine label map of this person alone, plus keypoints."""
-    cv = _Canvas(spec, shape)
+    cv = BodyCanvas(spec.center, spec.h, spec.tilt, shape)
     o, b = spec.outfit, spec.build
     xs = {side: spec.facing * (1.0 if side == "left" else -1.0) for side in SIDES}  # image-x sign
     J: Dict[str, np.ndarray] = {"pelvis": np.zeros(2), "thorax": np.array([0.0, -0.33])}
@@ -212,8 +161,15 @@ def draw_person(spec: PersonSpec, shape: Tuple[int, int]) -> PersonDrawing:
     F = fine_id
     # 1. long hair behind everything.
     if o["hair"] == "long":
-        cv.poly([head([-1.15 * rx, -0.44]), head([1.15 * rx, -0.44]), [1.5 * rx, -0.27], [-1.5 * rx, -0.27]],
-                F("head", "hair"))
+        cv.poly(
+            [
+                head([-1.15 * rx, -0.44]),
+                head([1.15 * rx, -0.44]),
+                [1.5 * rx, -0.27],
+                [-1.5 * rx, -0.27],
+            ],
+            F("head", "hair"),
+        )
     # 2. legs, feet, socks, pants.
     top, bottom = o["top"], o["bottom"]
     for side in SIDES:
@@ -222,21 +178,39 @@ def draw_person(spec: PersonSpec, shape: Tuple[int, int]) -> PersonDrawing:
         cv.capsule(hip, knee, r_hip, r_knee, F("upper-leg", "skin", side))
         cv.capsule(knee, ankle, r_knee, r_ankle, F("lower-leg", "skin", side))
         if o["socks"] > 0:
-            cv.capsule(_lerp(ankle, knee, o["socks"]), ankle, r_ankle * 1.08, r_ankle * 1.08,
-                       F("lower-leg", "socks", side))
+            cv.capsule(
+                _lerp(ankle, knee, o["socks"]),
+                ankle,
+                r_ankle * 1.08,
+                r_ankle * 1.08,
+                F("lower-leg", "socks", side),
+            )
         if bottom == "pants":
             cv.capsule(hip, knee, r_hip * 1.12, r_knee * 1.12, F("upper-leg", "pants", side))
-            cv.capsule(knee, _lerp(knee, ankle, o["pants_lower"]), r_knee * 1.12, r_ankle * 1.2,
-                       F("lower-leg", "pants", side))
+            cv.capsule(
+                knee,
+                _lerp(knee, ankle, o["pants_lower"]),
+                r_knee * 1.12,
+                r_ankle * 1.2,
+                F("lower-leg", "pants", side),
+            )
         elif bottom == "shorts":
-            cv.capsule(hip, _lerp(hip, knee, o["shorts"]), r_hip * 1.15, r_knee * 1.2,
-                       F("upper-leg", "pants", side))
+            cv.capsule(
+                hip,
+                _lerp(hip, knee, o["shorts"]),
+                r_hip * 1.15,
+                r_knee * 1.2,
+                F("upper-leg", "pants", side),
+            )
         foot = F("foot", o["feet"], side)
         cv.capsule(ankle, toe, r_ankle * 0.95, r_ankle * 1.05, foot)
     # 3. hips garment: pants/shorts crotch, or skirt/dress trapezoid over the legs.
     hw = 0.105 * b
     if bottom in ("pants", "shorts"):
-        cv.poly([[-hw, -0.04], [hw, -0.04], [0.09 * b, 0.05], [0, 0.075], [-0.09 * b, 0.05]], F("hips", "pants"))
+        cv.poly(
+            [[-hw, -0.04], [hw, -0.04], [0.09 * b, 0.05], [0, 0.075], [-0.09 * b, 0.05]],
+            F("hips", "pants"),
+        )
     else:
         surf = "dress" if bottom == "dress" else "skirt"
         hem = o["hem"]
@@ -245,30 +219,60 @@ def draw_person(spec: PersonSpec, shape: Tuple[int, int]) -> PersonDrawing:
             t = min(1.0, hem / 0.24)
             p = _lerp(J[f"{side}_hip"], J[f"{side}_knee"], t)
             xs_hem.append(p[0] + np.sign(p[0] + 1e-9) * 0.05 * b)
-        left_x, right_x = min(xs_hem + [-hw - o["flare"] * hem]), max(xs_hem + [hw + o["flare"] * hem])
+        left_x, right_x = min(xs_hem + [-hw - o["flare"] * hem]), max(
+            xs_hem + [hw + o["flare"] * hem]
+        )
         cv.poly([[-hw, -0.05], [hw, -0.05], [right_x, hem], [left_x, hem]], F("hips", surf))
     # 4. torso with its garment, neck, scarf.
-    torso = [[-0.115 * b, -0.325], [0.115 * b, -0.325], [0.1 * b, -0.24], [0.085 * b, -0.12],
-             [0.1 * b, 0.0], [-0.1 * b, 0.0], [-0.085 * b, -0.12], [-0.1 * b, -0.24]]
+    torso = [
+        [-0.115 * b, -0.325],
+        [0.115 * b, -0.325],
+        [0.1 * b, -0.24],
+        [0.085 * b, -0.12],
+        [0.1 * b, 0.0],
+        [-0.1 * b, 0.0],
+        [-0.085 * b, -0.12],
+        [-0.1 * b, -0.24],
+    ]
     cv.capsule(neck + [0, 0.02], head([0.0, -0.4]), 0.024 * b, 0.022 * b, F("torso", "skin"))
     inner = {"coat": "upper-clothes", "skin": "skin"}.get(top, top)
     cv.poly(torso, F("torso", inner))
     if top == "coat":
         gap = 0.022 * b if o["coat_open"] else 0.0
         for sgn in (-1, 1):
-            half = [[sgn * gap, -0.325], [sgn * 0.115 * b, -0.325], [sgn * 0.1 * b, -0.24],
-                    [sgn * 0.085 * b, -0.12], [sgn * 0.1 * b, 0.0], [sgn * gap, 0.0]]
+            half = [
+                [sgn * gap, -0.325],
+                [sgn * 0.115 * b, -0.325],
+                [sgn * 0.1 * b, -0.24],
+                [sgn * 0.085 * b, -0.12],
+                [sgn * 0.1 * b, 0.0],
+                [sgn * gap, 0.0],
+            ]
             cv.poly(half, F("torso", "coat"))
         if o["coat_len"] > 0.01:
             cl = o["coat_len"]
-            cv.poly([[-0.1 * b, -0.01], [0.1 * b, -0.01], [0.11 * b + 0.2 * cl, cl], [-0.11 * b - 0.2 * cl, cl]],
-                    F("hips", "coat"))
+            cv.poly(
+                [
+                    [-0.1 * b, -0.01],
+                    [0.1 * b, -0.01],
+                    [0.11 * b + 0.2 * cl, cl],
+                    [-0.11 * b - 0.2 * cl, cl],
+                ],
+                F("hips", "coat"),
+            )
     if o["v_neck"] > 0 and top != "skin":
-        cv.poly([[-0.04 * b, -0.326], [0.04 * b, -0.326], [0, -0.325 + o["v_neck"]]], F("torso", "skin"))
+        cv.poly(
+            [[-0.04 * b, -0.326], [0.04 * b, -0.326], [0, -0.325 + o["v_neck"]]], F("torso", "skin")
+        )
     if o["scarf"]:
         cv.capsule([-0.05 * b, -0.33], [0.05 * b, -0.33], 0.022 * b, 0.022 * b, F("torso", "scarf"))
-        cv.capsule([0.03 * b * spec.facing, -0.33], [0.035 * b * spec.facing, -0.2], 0.017 * b, 0.015 * b,
-                   F("torso", "scarf"))
+        cv.capsule(
+            [0.03 * b * spec.facing, -0.33],
+            [0.035 * b * spec.facing, -0.2],
+            0.017 * b,
+            0.015 * b,
+            F("torso", "scarf"),
+        )
     # 5. head: hair cap, face, fringe, hat, sunglasses (a person seen from the back shows hair only).
     ang = spec.head_tilt
     if o["hair"] != "bald" or spec.facing < 0:
@@ -279,10 +283,19 @@ def draw_person(spec: PersonSpec, shape: Tuple[int, int]) -> PersonDrawing:
             cv.ellipse(head([0, -0.44 - 0.62 * ry]), (rx * 0.98, ry * 0.42), ang, F("head", "hair"))
         if o["sunglasses"]:
             for sgn in (-1, 1):
-                cv.ellipse(head([sgn * 0.38 * rx, -0.44 - 0.1 * ry]), (0.3 * rx, 0.18 * ry), ang,
-                           F("head", "sunglasses"))
-            cv.capsule(head([-0.3 * rx, -0.44 - 0.14 * ry]), head([0.3 * rx, -0.44 - 0.14 * ry]),
-                       0.05 * ry, 0.05 * ry, F("head", "sunglasses"))
+                cv.ellipse(
+                    head([sgn * 0.38 * rx, -0.44 - 0.1 * ry]),
+                    (0.3 * rx, 0.18 * ry),
+                    ang,
+                    F("head", "sunglasses"),
+                )
+            cv.capsule(
+                head([-0.3 * rx, -0.44 - 0.14 * ry]),
+                head([0.3 * rx, -0.44 - 0.14 * ry]),
+                0.05 * ry,
+                0.05 * ry,
+                F("head", "sunglasses"),
+            )
     if o["hat"]:
         cv.ellipse(head([0, -0.44 - 0.62 * ry]), (rx * 1.05, ry * 0.5), ang, F("head", "hat"))
         cv.ellipse(head([0, -0.44 - 0.38 * ry]), (rx * 1.4, ry * 0.16), ang, F("head", "hat"))
@@ -295,13 +308,25 @@ def draw_person(spec: PersonSpec, shape: Tuple[int, int]) -> PersonDrawing:
         cv.capsule(sh, el, r_sh, r_el, F("upper-arm", "skin", side))
         cv.capsule(el, wr, r_el, r_wr, F("lower-arm", "skin", side))
         if sleeve == "short":
-            cv.capsule(sh, _lerp(sh, el, o["sleeve_upper"]), r_sh * 1.15, r_el * 1.2,
-                       F("upper-arm", arm_surf, side))
+            cv.capsule(
+                sh,
+                _lerp(sh, el, o["sleeve_upper"]),
+                r_sh * 1.15,
+                r_el * 1.2,
+                F("upper-arm", arm_surf, side),
+            )
         elif sleeve == "long":
             cv.capsule(sh, el, r_sh * 1.12, r_el * 1.12, F("upper-arm", arm_surf, side))
-            cv.capsule(el, _lerp(el, wr, o["sleeve_lower"]), r_el * 1.12, r_wr * 1.15,
-                       F("lower-arm", arm_surf, side))
-        cv.capsule(wr, hd, r_wr * 1.05, r_wr * 1.2, F("hand", "glove" if o["gloves"] else "skin", side))
+            cv.capsule(
+                el,
+                _lerp(el, wr, o["sleeve_lower"]),
+                r_el * 1.12,
+                r_wr * 1.15,
+                F("lower-arm", arm_surf, side),
+            )
+        cv.capsule(
+            wr, hd, r_wr * 1.05, r_wr * 1.2, F("hand", "glove" if o["gloves"] else "skin", side)
+        )
 
     face_pts = cv.to_image([hc + [-rx, -ry], hc + [rx, ry], hc + [rx, -ry], hc + [-rx, ry]])
     face_box = np.concatenate([face_pts.min(0), face_pts.max(0)])

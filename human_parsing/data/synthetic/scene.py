@@ -8,9 +8,10 @@ colour 30% of the time, garments get stripes, the background is made of unlabell
 the same colours (including limb-like capsules). What stays learnable is shape, position and the
 layout of the parts relative to each other.
 """
+
 import colorsys
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import cv2
 import numpy as np
@@ -28,13 +29,20 @@ _MIN_PIXELS = 16  # a person keeps at least this many visible pixels ...
 _MIN_VISIBLE = 0.35  # ... and this fraction of its in-image area after occlusion
 # Colour tendency per surface: (hue in degrees or None = any, hue sd, saturation range, value range).
 _TENDENCY = {
-    "skin": (22, 8, (0.25, 0.65), (0.3, 0.95)), "face": (22, 8, (0.25, 0.65), (0.3, 0.95)),
-    "hair": (25, 15, (0.2, 0.7), (0.05, 0.45)), "hat": (None, 0, (0.3, 0.9), (0.2, 0.9)),
-    "sunglasses": (None, 0, (0.0, 0.3), (0.02, 0.2)), "scarf": (None, 0, (0.5, 1.0), (0.4, 1.0)),
-    "upper-clothes": (None, 0, (0.2, 0.9), (0.3, 1.0)), "coat": (30, 40, (0.1, 0.6), (0.1, 0.6)),
-    "dress": (330, 40, (0.4, 0.9), (0.4, 1.0)), "pants": (220, 20, (0.3, 0.8), (0.15, 0.7)),
-    "skirt": (None, 0, (0.3, 0.9), (0.2, 0.9)), "glove": (None, 0, (0.2, 0.9), (0.1, 0.9)),
-    "socks": (None, 0, (0.0, 0.3), (0.1, 1.0)), "shoe": (None, 0, (0.1, 0.6), (0.05, 0.5)),
+    "skin": (22, 8, (0.25, 0.65), (0.3, 0.95)),
+    "face": (22, 8, (0.25, 0.65), (0.3, 0.95)),
+    "hair": (25, 15, (0.2, 0.7), (0.05, 0.45)),
+    "hat": (None, 0, (0.3, 0.9), (0.2, 0.9)),
+    "sunglasses": (None, 0, (0.0, 0.3), (0.02, 0.2)),
+    "scarf": (None, 0, (0.5, 1.0), (0.4, 1.0)),
+    "upper-clothes": (None, 0, (0.2, 0.9), (0.3, 1.0)),
+    "coat": (30, 40, (0.1, 0.6), (0.1, 0.6)),
+    "dress": (330, 40, (0.4, 0.9), (0.4, 1.0)),
+    "pants": (220, 20, (0.3, 0.8), (0.15, 0.7)),
+    "skirt": (None, 0, (0.3, 0.9), (0.2, 0.9)),
+    "glove": (None, 0, (0.2, 0.9), (0.1, 0.9)),
+    "socks": (None, 0, (0.0, 0.3), (0.1, 1.0)),
+    "shoe": (None, 0, (0.1, 0.6), (0.05, 0.5)),
 }
 _STRIPED = ("upper-clothes", "coat", "dress", "pants", "skirt", "scarf", "hat", "socks")
 _FACE_KEYPOINTS = ("nose", "left_eye", "right_eye")
@@ -89,9 +97,24 @@ def _random_shape(rng, canvas, value, h, w, max_size):
     c = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
     s = max(2.0, rng.uniform(0.05, 1.0) * max_size)
     if kind == 0:
-        cv2.ellipse(canvas, c, (int(s), int(s * rng.uniform(0.2, 1))), float(rng.uniform(0, 180)), 0, 360, value, -1)
+        cv2.ellipse(
+            canvas,
+            c,
+            (int(s), int(s * rng.uniform(0.2, 1))),
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            value,
+            -1,
+        )
     elif kind == 1:
-        cv2.rectangle(canvas, c, (int(c[0] + s * rng.uniform(-1, 1)), int(c[1] + s * rng.uniform(-1, 1))), value, -1)
+        cv2.rectangle(
+            canvas,
+            c,
+            (int(c[0] + s * rng.uniform(-1, 1)), int(c[1] + s * rng.uniform(-1, 1))),
+            value,
+            -1,
+        )
     elif kind == 2:
         pts = np.array(c) + rng.uniform(-s, s, size=(int(rng.integers(3, 7)), 2))
         cv2.fillPoly(canvas, [pts.astype(np.int32)], value)
@@ -136,8 +159,11 @@ def _keypoint_flags(kpts, names, pid, facing, fine, hum, seg_of_fine) -> np.ndar
         if not (0 <= x < w and 0 <= y < h):
             continue
         # the joint's pixel and its 4-neighbours (thin limbs of small people rasterise unevenly)
-        nb = [(yy, xx) for yy, xx in ((y, x), (y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1))
-              if 0 <= yy < h and 0 <= xx < w and hum[yy, xx] == pid]
+        nb = [
+            (yy, xx)
+            for yy, xx in ((y, x), (y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1))
+            if 0 <= yy < h and 0 <= xx < w and hum[yy, xx] == pid
+        ]
         segs = [seg_of_fine[fine[yy, xx]] for yy, xx in nb]
         allowed = {f"{side}-{s}" if side else s for side, s in KEYPOINT_SEGMENTS[name]}
         visible = any(s in allowed for s in segs) and not (facing < 0 and name in _FACE_KEYPOINTS)
@@ -217,12 +243,20 @@ def generate_scene(seed: int, index: int, size: Tuple[int, int] = (256, 192)) ->
     people = []
     for i, (spec, d) in enumerate(placed):
         ys, xs = np.nonzero(hum == i + 1)
-        people.append(SyntheticPerson(
-            box=(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1),
-            coco=_keypoint_flags(d.coco, COCO_KEYPOINTS, i + 1, spec.facing, fine, hum, seg_of_fine),
-            mpii=_keypoint_flags(d.mpii, MPII_KEYPOINTS, i + 1, spec.facing, fine, hum, seg_of_fine),
-            face_box=d.face_box, height=spec.h, num_pixels=int(len(xs)),
-        ))
+        people.append(
+            SyntheticPerson(
+                box=(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1),
+                coco=_keypoint_flags(
+                    d.coco, COCO_KEYPOINTS, i + 1, spec.facing, fine, hum, seg_of_fine
+                ),
+                mpii=_keypoint_flags(
+                    d.mpii, MPII_KEYPOINTS, i + 1, spec.facing, fine, hum, seg_of_fine
+                ),
+                face_box=d.face_box,
+                height=spec.h,
+                num_pixels=int(len(xs)),
+            )
+        )
     return Scene(image=image, fine=fine, human_ids=hum, people=people)
 
 
