@@ -90,14 +90,19 @@ class ParsingRCNNWithTTA(GeneralizedRCNNWithTTA):
         augmented_instances = self._rescale_detected_boxes(augmented_inputs, merged, tfms)
         outputs = self._batch_inference(augmented_inputs, augmented_instances)
         del augmented_inputs, augmented_instances
+        merged.pred_parsing_probs = self._merge_parsing_probs(outputs, tfms)
+        return parsing_rcnn_postprocess(merged, *orig_shape, **self.model.postprocess_args)
+
+    def _merge_parsing_probs(self, outputs: List, tfms: List) -> torch.Tensor:
+        """(R, K, M, M) merged probabilities of the same R boxes seen in every augmented pass;
+        flipped passes are mapped back first. ROI maps are scale-free, so resizes need nothing."""
         probs = []
         for out, tfm in zip(outputs, tfms):
             p = out.pred_parsing_probs
             if any(isinstance(t, HFlipTransform) for t in tfm.transforms):
                 p = flip_parsing_probs(p, self.flip_perm)
             probs.append(p)
-        merged.pred_parsing_probs = merge_parsing_probs(probs, self.heuristic)
-        return parsing_rcnn_postprocess(merged, *orig_shape, **self.model.postprocess_args)
+        return merge_parsing_probs(probs, self.heuristic)
 
 
 @TTA_REGISTRY.register()
