@@ -68,10 +68,12 @@ def _setup_logging(verbosity: int) -> None:
 
 def main(argv: Optional[List[str]] = None, config_fns: Sequence[Callable] = (),
          predictor=None) -> RunSummary:
-    """Parse ``argv``, run the action, log the summary; return it. Errors raise.
-    ``predictor``: an already built ``ParsingPredictor`` for this config (skips building one)."""
+    """Parse ``argv``, run the action, log the summary; return it. Errors raise; logging is
+    left as the caller configured it (:func:`run_cli` sets it up).
+
+    ``predictor``: an already built ``ParsingPredictor`` for this config (skips building one).
+    """
     args = create_argument_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    _setup_logging(args.verbosity)
     if len(args.opts) % 2:
         raise ValueError(f"--opts needs KEY VALUE pairs, got {args.opts}")
     cfg = setup_config(args.cfg, args.model, args.opts, config_fns)
@@ -86,10 +88,12 @@ USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError, KeyError)
 
 def run_cli(config_fns: Sequence[Callable] = ()) -> None:
     """``main`` for a console entry point: user errors exit with status 2 and a one-line message."""
+    args = create_argument_parser().parse_args()
+    _setup_logging(args.verbosity)
     try:
         main(None, config_fns)
     except USER_ERRORS as e:
-        if "-vv" in sys.argv or sys.argv.count("-v") >= 2:
+        if args.verbosity >= 2:
             raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"apply_net: error: {msg}", file=sys.stderr)

@@ -226,6 +226,8 @@ def test_bad_inputs(model, images, tmp_path):
 def test_command_line_reports_user_errors_in_one_line(tmp_path, monkeypatch, capsys):
     argv = ["apply_net.py", "dump", MODELS["parsing_rcnn"][0], "w.pth", str(tmp_path / "missing_dir")]
     monkeypatch.setattr(sys, "argv", argv)
+    # keep the session's loggers as they are (the CLI stops propagation, which caplog needs)
+    monkeypatch.setattr("human_parsing.apply.cli._setup_logging", lambda verbosity: None)
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path(os.path.join(REPO, "tools", "apply_net.py"), run_name="__main__")
     assert exit_info.value.code == 2
