@@ -119,7 +119,7 @@ def main(argv=None):
     p.add_argument("--apr-matching", default="official", choices=("official", "one_to_one"))
     p.add_argument("--score-thresh", type=float, default=0.001)
     p.add_argument("--semseg-score-thresh", type=float, help="default 0.3 (0.05 for mhp_v2)")
-    p.add_argument("--region-score-thresh", type=float, help="default: --semseg-score-thresh")
+    p.add_argument("--region-score-thresh", type=float, help="APr part instances of people from this score; default: --score-thresh")
     p.add_argument("--mhp-drop-empty-gt", action="store_true",
                    help="MHP v2 script rule: GT people with an empty map are not counted in APp")
     p.add_argument("--atr-no-background", action="store_true")

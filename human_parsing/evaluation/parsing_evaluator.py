@@ -26,7 +26,8 @@ from detectron2.utils import comm
 
 from .formats import write_cihp_submission, write_instances
 from .global_map import paint_instances, part_instances, semseg_score_thresh_for
-from .pipeline import ParsingEvalOptions, format_results, image_record, image_sort_key, summarize
+from .pipeline import (ParsingEvalOptions, format_results, image_record, image_sort_key, region_thresh,
+                       summarize)
 
 __all__ = ["ParsingEvalOptions", "image_record", "summarize", "image_sort_key",
            "ParsingEvaluator", "build_parsing_evaluator"]
@@ -111,10 +112,12 @@ class ParsingEvaluator(DatasetEvaluator):
         d, o = self._output_dir, self._opts
         self._entries[image_id] = write_instances(d, image_id, pred["crops"], pred["offsets"],
                                                   pred["scores"], hw)
-        parts, ids, order = paint_instances(pred["crops"], pred["offsets"], pred["scores"], hw,
-                                            o.semseg_score_thresh)
-        pids, cls, sc = part_instances(parts, ids, pred["scores"][order], o.num_classes)
-        write_cihp_submission(d, image_id, parts, pids, cls, sc, ids, pred["scores"][order])
+        crops, offsets, scores = pred["crops"], pred["offsets"], pred["scores"]
+        parts, ids, order = paint_instances(crops, offsets, scores, hw, o.semseg_score_thresh)
+        # Part instances from the people APr uses (painted from region_thresh, see pipeline.py).
+        rparts, rids, rorder = paint_instances(crops, offsets, scores, hw, region_thresh(o))
+        pids, cls, sc = part_instances(rparts, rids, scores[rorder], o.num_classes)
+        write_cihp_submission(d, image_id, parts, pids, cls, sc, ids, scores[order])
 
     def evaluate(self):
         hist, records, entries = self._hist, self._records, self._entries

@@ -16,7 +16,7 @@ from .region import evaluate_apr, region_image_record
 from .semantic import confusion_matrix, semantic_metrics
 from .voc import DEFAULT_THRESHOLDS
 
-__all__ = ["ParsingEvalOptions", "image_record", "summarize", "image_sort_key", "format_results"]
+__all__ = ["ParsingEvalOptions", "region_thresh", "image_record", "summarize", "image_sort_key", "format_results"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class ParsingEvalOptions:
     thresholds: Tuple[float, ...] = DEFAULT_THRESHOLDS
     score_thresh: float = SCORE_THRESH  # APp: detections below are ignored
     semseg_score_thresh: float = 0.3  # global map: people below are not painted
-    region_score_thresh: Optional[float] = None  # APr part instances; None = semseg_score_thresh
+    # APr part instances of a top-down model: people painted from this score (None = score_thresh,
+    # i.e. the detections APp uses; low scores go under higher ones and only add tail recall).
+    region_score_thresh: Optional[float] = None
     empty_images: str = "skip"  # images with no detection in mIoU: "skip" (official) | "background"
     averaging: str = "official"  # semantic class averaging, see semantic.py
     apr_matching: str = "official"  # "official" (many-to-one) | "one_to_one"
@@ -42,6 +44,11 @@ def image_sort_key(image_id):
     all-digit ids numerically (Parsing R-CNN sorts COCO ids), then the others as strings."""
     s = str(image_id)
     return (0, int(s), s) if s.isdigit() else (1, 0, s)
+
+
+def region_thresh(opts: ParsingEvalOptions) -> float:
+    """Score from which people are painted into APr part instances."""
+    return opts.score_thresh if opts.region_score_thresh is None else opts.region_score_thresh
 
 
 def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name: str) -> dict:
@@ -103,8 +110,7 @@ def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name:
         if pred.get("part_ids") is not None:
             ids, cls, sc = pred["part_ids"], pred["part_classes"], pred["part_scores"]
         else:
-            thresh = opts.region_score_thresh
-            parts, pids, order = paint(opts.semseg_score_thresh if thresh is None else thresh)
+            parts, pids, order = paint(region_thresh(opts))
             ids, cls, sc = part_instances(parts, pids, scores[order], C)
         out["apr"] = region_image_record(layers, ids, cls, sc, C)
     return out
