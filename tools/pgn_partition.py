@@ -14,15 +14,14 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tqdm import tqdm  # noqa: E402
 
-from pgn.partition import MODES, partition_instances  # noqa: E402
-from pgn.partition.io import DataFormatError, input_paths, list_image_ids, read_inputs, write_outputs  # noqa: E402
-
-logger = logging.getLogger("pgn_partition")
+from pgn.partition import MODES  # noqa: E402
+from pgn.partition.io import DataFormatError, input_paths, list_image_ids, process_image  # noqa: E402
 
 
 def _init_worker() -> None:
@@ -30,14 +29,6 @@ def _init_worker() -> None:
     import cv2
 
     cv2.setNumThreads(1)
-
-
-def process_one(img_id: str, input_dir: str, output_dir: str, mode: str, edge_thresh: float):
-    """Partition one image and write its four files; returns (people, part instances)."""
-    parsing, edge, score = read_inputs(input_dir, img_id)
-    res = partition_instances(parsing, edge, score, mode=mode, edge_thresh=edge_thresh)
-    write_outputs(output_dir, img_id, res, faithful=mode == "faithful")
-    return res.num_humans, res.num_parts
 
 
 def _check_inputs_exist(input_dir: str, ids) -> None:
@@ -68,17 +59,17 @@ def main(argv=None) -> int:
     except DataFormatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    work = [(i, args.input, args.output, args.mode, args.edge_thresh) for i in ids]
+    work = partial(
+        process_image, input_dir=args.input, output_dir=args.output, mode=args.mode, edge_thresh=args.edge_thresh
+    )
     people = parts = 0
     try:
         if args.jobs <= 1:
-            results = (process_one(*w) for w in work)
-            for n_h, n_p in tqdm(results, total=len(work), unit="img"):
+            for n_h, n_p in tqdm(map(work, ids), total=len(ids), unit="img"):
                 people, parts = people + n_h, parts + n_p
         else:
             with ProcessPoolExecutor(args.jobs, initializer=_init_worker) as pool:
-                results = pool.map(process_one, *zip(*work), chunksize=4) if work else []
-                for n_h, n_p in tqdm(results, total=len(work), unit="img"):
+                for n_h, n_p in tqdm(pool.map(work, ids, chunksize=4), total=len(ids), unit="img"):
                     people, parts = people + n_h, parts + n_p
     except DataFormatError as e:
         print(f"error: {e}", file=sys.stderr)

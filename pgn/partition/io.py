@@ -23,7 +23,7 @@ import scipy.io
 from human_parsing.data.io import DataFormatError, read_label_map, write_label_png, write_text
 from human_parsing.data.label_spaces import _pascal_voc_palette  # the palette of the official PNGs
 
-from . import PartitionResult
+from . import PartitionResult, partition_instances
 
 __all__ = [
     "PARSING_DIR",
@@ -38,6 +38,7 @@ __all__ = [
     "human_txt",
     "part_txt",
     "write_outputs",
+    "process_image",
 ]
 
 logger = logging.getLogger(__name__)
@@ -143,3 +144,14 @@ def write_outputs(output_dir: str, img_id: str, result: PartitionResult, faithfu
     _write_id_png(os.path.join(human_dir, img_id + ".png"), result.human_map, faithful)
     write_text(os.path.join(part_dir, img_id + ".txt"), part_txt(result.part_classes, result.part_scores))
     _write_id_png(os.path.join(part_dir, img_id + ".png"), result.part_instance_map, faithful)
+
+
+def process_image(img_id: str, input_dir: str, output_dir: str, mode: str = "faithful", **params) -> Tuple[int, int]:
+    """Partition one image of an official PGN output folder and write its four result files.
+
+    ``params`` go to :func:`partition_instances`. Returns (people, part instances).
+    """
+    parsing, edge, score = read_inputs(input_dir, img_id)
+    res = partition_instances(parsing, edge, score, mode=mode, **params)
+    write_outputs(output_dir, img_id, res, faithful=mode == "faithful")
+    return res.num_humans, res.num_parts

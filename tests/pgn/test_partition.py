@@ -292,3 +292,33 @@ def test_cli_names_the_missing_file(tmp_path, capsys):
     assert cli.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 1
     assert missing in capsys.readouterr().err
     assert not os.path.exists(str(tmp_path / "out" / "cihp_human_maps" / "0000001.png"))
+
+
+def test_cli_names_an_unreadable_file(tmp_path, capsys):
+    cli = _load_cli()
+    _write_folder(str(tmp_path / "in"))
+    bad = os.path.join(str(tmp_path / "in"), "cihp_edge_maps", "0000001.png")
+    with open(bad, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n truncated")
+    assert cli.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 1
+    assert bad in capsys.readouterr().err
+
+
+def test_cli_parallel_matches_serial(tmp_path):
+    cli = _load_cli()
+    root = str(tmp_path / "in")
+    _write_folder(root, "0000001")
+    parsing, edge = _two_people()
+    for img_id in ("0000002", "0000003"):  # same maps, different ids; list/ only names the first
+        Image.fromarray(parsing).save(os.path.join(root, "cihp_parsing_maps", img_id + ".png"))
+        Image.fromarray(np.round(edge * 255).astype(np.uint8)).save(os.path.join(root, "cihp_edge_maps", img_id + ".png"))
+        scipy.io.savemat(os.path.join(root, "cihp_parsing_maps", img_id + ".mat"), {"data": np.ones((30, 40), np.float32)})
+    os.remove(os.path.join(root, "list", "val_id.txt"))  # without a list: every parsing PNG but *_vis
+    for jobs, out in ((1, "serial"), (2, "parallel")):
+        assert cli.main(["--input", root, "--output", str(tmp_path / out), "--jobs", str(jobs)]) == 0
+    for d in ("cihp_human_maps", "cihp_instance_part_maps"):
+        names = sorted(os.listdir(str(tmp_path / "serial" / d)))
+        assert names == [f"000000{i}.{e}" for i in (1, 2, 3) for e in ("png", "txt")]
+        for n in names:
+            with open(str(tmp_path / "serial" / d / n), "rb") as a, open(str(tmp_path / "parallel" / d / n), "rb") as b:
+                assert a.read() == b.read()
