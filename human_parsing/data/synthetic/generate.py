@@ -205,6 +205,11 @@ def ensure_synthetic_dataset(
     Defaults: 48 train / 16 val images of 256x192, seed 0 for train and 1 for val. A split whose
     marker is missing or records other parameters is (re)generated.
     """
+    if layout not in LAYOUTS or split not in SPLITS:
+        raise ValueError(
+            f"Synthetic data: unknown layout {layout!r} or split {split!r}; "
+            f"expected a layout in {LAYOUTS} and a split in {SPLITS}"
+        )
     num_images = DEFAULT_NUM_IMAGES[split] if num_images is None and split in SPLITS else num_images
     seed = DEFAULT_SEEDS[split] if seed is None and split in SPLITS else seed
     want = {

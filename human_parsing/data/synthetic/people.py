@@ -103,7 +103,7 @@ def sample_person(rng: np.random.Generator, center: Tuple[float, float], h: floa
         h=float(h),
         tilt=float(tilt),
         facing=1 if rng.random() > 0.12 else -1,
-        build=_u(rng, 0.8, 1.3),
+        build=_u(rng, 0.9, 1.45),
         arm=arm,
         leg=leg,
         foreshorten=fs,

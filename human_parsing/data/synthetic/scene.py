@@ -173,13 +173,13 @@ def _keypoint_flags(kpts, names, pid, facing, fine, hum, seg_of_fine) -> np.ndar
 
 def _sample_specs(rng, h, w, n):
     """Candidate people (more than needed) in random order, and a fallback."""
-    base = np.exp(rng.uniform(np.log(0.25), np.log(0.9)))
+    base = np.exp(rng.uniform(np.log(0.3), np.log(0.9)))
     specs = []
     for i in range(3 * n + 2):
         if rng.random() < 0.1:  # someone far away
             frac = np.exp(rng.uniform(np.log(_HEIGHT_RANGE[0]), np.log(0.12)))
         else:
-            frac = np.clip(base * np.exp(rng.uniform(np.log(0.5), np.log(1.15))), *_HEIGHT_RANGE)
+            frac = np.clip(base * np.exp(rng.uniform(np.log(0.6), np.log(1.15))), *_HEIGHT_RANGE)
         ph = float(frac) * h
         if specs and rng.random() < 0.5:  # next to someone already there: touching/overlapping
             ref = specs[int(rng.integers(len(specs)))]
