@@ -7,6 +7,7 @@ output. Prints a markdown table with the median and p90 time per image for both 
 
     OMP_NUM_THREADS=1 python benchmarks/bench_pgn_partition.py [--images 40] [--size 512]
 """
+
 import argparse
 import os
 import sys
@@ -20,7 +21,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pgn.partition import partition_instances  # noqa: E402
 
 # CIHP ids: hair 2, upper-clothes 5, pants 9, face 13, left/right arm 14/15, legs 16/17, shoes 18/19.
-_BANDS = ((0.0, 0.10, 2), (0.10, 0.22, 13), (0.22, 0.55, 5), (0.55, 0.85, 9), (0.85, 0.95, 16), (0.95, 1.0, 18))
+_BANDS = (
+    (0.0, 0.10, 2),
+    (0.10, 0.22, 13),
+    (0.22, 0.55, 5),
+    (0.55, 0.85, 9),
+    (0.85, 0.95, 16),
+    (0.95, 1.0, 18),
+)
 
 
 def _person(h, w, rng):
@@ -107,7 +115,9 @@ def main(argv=None):
         f"PGN partition, {args.images} synthetic {args.size}x{args.size} images with 2-6 people, "
         f"best of {args.repeat} per image, {os.cpu_count()} CPUs, load average {load:.1f}\n"
     )
-    print("| mode | images | median ms (wall) | p90 ms (wall) | median ms (CPU) | p90 ms (CPU) | mean people | mean part instances |")
+    print(
+        "| mode | images | median ms (wall) | p90 ms (wall) | median ms (CPU) | p90 ms (CPU) | mean people | mean part instances |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for mode in ("faithful", "clean"):
         wall, cpu, n_people, n_parts = _time(images, mode, args.repeat)

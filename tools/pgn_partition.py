@@ -8,6 +8,7 @@ Reads what ``test_pgn.py`` writes (``cihp_parsing_maps/<id>.png`` + ``<id>.mat``
 
     python tools/pgn_partition.py --input output/ --output output/ --mode faithful --jobs 2
 """
+
 import argparse
 import logging
 import os
@@ -60,7 +61,11 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     work = partial(
-        process_image, input_dir=args.input, output_dir=args.output, mode=args.mode, edge_thresh=args.edge_thresh
+        process_image,
+        input_dir=args.input,
+        output_dir=args.output,
+        mode=args.mode,
+        edge_thresh=args.edge_thresh,
     )
     people = parts = 0
     try:

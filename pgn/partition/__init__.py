@@ -13,6 +13,7 @@ Two modes:
     human ids are not saturated at 255, scores use float64 and parts without any edge pixel get
     ``empty_edge_score`` instead of NaN.
 """
+
 import logging
 from dataclasses import dataclass
 from typing import List, Optional

@@ -4,6 +4,7 @@ Port of the first lines of ``instance_tool/search.m`` (methods.md §3.8 Stage A 
 ``bwmorph(E >= t, 'close', inf)`` then ``bwmorph(., 'thin', inf)``, then the extension of edge
 pixels close to the bottom and right borders. Border handling follows MATLAB, not Octave.
 """
+
 from typing import Tuple
 
 import cv2

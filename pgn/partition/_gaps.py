@@ -6,6 +6,7 @@ takes the person of a 4-neighbour, preferring neighbours of the same parsing cla
 parallel sweeps (up, left, down, right); foreground pieces not 4-connected to any person take the
 nearest person (Euclidean). Background stays 0.
 """
+
 import numpy as np
 from scipy import ndimage
 

@@ -15,6 +15,7 @@ Vectorised equivalent used here:
     of equal size; regions are discovered in row-major order of their first seed pixel, which is
     the order of ``ndimage.label``'s numbers. So ties go to the later-discovered region first.
 """
+
 from typing import Tuple
 
 import numpy as np

@@ -10,6 +10,7 @@ Masks are kept as sets of frozen region labels (``members``), so a mask test is 
 and only the pixels of the part at hand are touched: the loop over parts is sequential (its
 order matters), the work inside it is vectorised.
 """
+
 import logging
 from typing import Dict, List, Optional
 
@@ -39,7 +40,9 @@ class _PartMasks:
         self.flat = ((r + pad) * (w + 2 * pad) + (c + pad))[order]
         sorted_labels = labels[order]
         self.start = dict(zip(part_labels.tolist(), np.searchsorted(sorted_labels, part_labels).tolist()))
-        self.stop = dict(zip(part_labels.tolist(), np.searchsorted(sorted_labels, part_labels, "right").tolist()))
+        self.stop = dict(
+            zip(part_labels.tolist(), np.searchsorted(sorted_labels, part_labels, "right").tolist())
+        )
 
     def pixels(self, members: List[int]) -> np.ndarray:
         """Padded flat indices of the union of ``members``, in column-major image order."""

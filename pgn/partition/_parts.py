@@ -5,6 +5,7 @@ h. Its score is ``area * mean(parsing_score) * edge_score``, where ``edge_score`
 the non-zero values of ``part_edge + edge_prob`` inside the part, and ``part_edge`` marks pixels
 where MATLAB's ``imgradient`` (Sobel, replicated borders) of the label map is non-zero.
 """
+
 from typing import Optional, Tuple
 
 import cv2

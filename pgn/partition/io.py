@@ -12,6 +12,7 @@ Output (what ``generate_instance_human.m`` / ``generate_instance_part.m`` write)
     ``<class> <score>`` per part instance (``'%d %f\\n'``; NaN printed as MATLAB does, ``NaN``).
 Files are written to a temporary name and renamed, never left half-written.
 """
+
 import logging
 import math
 import os
@@ -146,7 +147,9 @@ def write_outputs(output_dir: str, img_id: str, result: PartitionResult, faithfu
     _write_id_png(os.path.join(part_dir, img_id + ".png"), result.part_instance_map, faithful)
 
 
-def process_image(img_id: str, input_dir: str, output_dir: str, mode: str = "faithful", **params) -> Tuple[int, int]:
+def process_image(
+    img_id: str, input_dir: str, output_dir: str, mode: str = "faithful", **params
+) -> Tuple[int, int]:
     """Partition one image of an official PGN output folder and write its four result files.
 
     ``params`` go to :func:`partition_instances`. Returns (people, part instances).

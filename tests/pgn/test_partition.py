@@ -5,6 +5,7 @@ Coordinates are 0-based (row, col). With the official constants (edge threshold 
 rows/columns whose pixel at index W-11 / 9 (resp. H-11 / 9) is labelled; most maps below keep
 people away from those lines unless the test is about the border.
 """
+
 import importlib.util
 import os
 
@@ -244,7 +245,9 @@ def test_text_formats_follow_matlab_fprintf():
 
 
 def _load_cli():
-    spec = importlib.util.spec_from_file_location("pgn_partition_cli", os.path.join(REPO, "tools", "pgn_partition.py"))
+    spec = importlib.util.spec_from_file_location(
+        "pgn_partition_cli", os.path.join(REPO, "tools", "pgn_partition.py")
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -258,9 +261,15 @@ def _write_folder(root, img_id="0000001"):
     pal = Image.fromarray(parsing, mode="L").convert("P")  # palette PNG: indices must survive
     pal.putpalette([v for i in range(256) for v in (i * 7 % 256, i * 3 % 256, 255 - i)])
     pal.save(os.path.join(root, "cihp_parsing_maps", img_id + ".png"))
-    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(os.path.join(root, "cihp_parsing_maps", img_id + "_vis.png"))
-    scipy.io.savemat(os.path.join(root, "cihp_parsing_maps", img_id + ".mat"), {"data": np.full((30, 40), 2.0, np.float32)})
-    Image.fromarray(np.round(edge * 255).astype(np.uint8)).save(os.path.join(root, "cihp_edge_maps", img_id + ".png"))
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(
+        os.path.join(root, "cihp_parsing_maps", img_id + "_vis.png")
+    )
+    scipy.io.savemat(
+        os.path.join(root, "cihp_parsing_maps", img_id + ".mat"), {"data": np.full((30, 40), 2.0, np.float32)}
+    )
+    Image.fromarray(np.round(edge * 255).astype(np.uint8)).save(
+        os.path.join(root, "cihp_edge_maps", img_id + ".png")
+    )
     with open(os.path.join(root, "list", "val_id.txt"), "w") as f:
         f.write(img_id + "\n")
 
@@ -280,7 +289,12 @@ def test_cli_round_trip(tmp_path, capsys):
     assert np.all(hm[:, :20] == 1) and np.all(hm[:, 20] == 0) and np.all(hm[:, 21:] == 2)
     part = np.array(Image.open(os.path.join(out, "cihp_instance_part_maps", "0000001.png")))
     assert part[10, 10] == 1 and part[20, 30] == 4
-    assert not [n for d in ("cihp_human_maps", "cihp_instance_part_maps") for n in os.listdir(os.path.join(out, d)) if n.startswith(".tmp")]
+    assert not [
+        n
+        for d in ("cihp_human_maps", "cihp_instance_part_maps")
+        for n in os.listdir(os.path.join(out, d))
+        if n.startswith(".tmp")
+    ]
     assert "1 images, 2 people, 4 part instances" in capsys.readouterr().out
 
 
@@ -311,8 +325,12 @@ def test_cli_parallel_matches_serial(tmp_path):
     parsing, edge = _two_people()
     for img_id in ("0000002", "0000003"):  # same maps, different ids; list/ only names the first
         Image.fromarray(parsing).save(os.path.join(root, "cihp_parsing_maps", img_id + ".png"))
-        Image.fromarray(np.round(edge * 255).astype(np.uint8)).save(os.path.join(root, "cihp_edge_maps", img_id + ".png"))
-        scipy.io.savemat(os.path.join(root, "cihp_parsing_maps", img_id + ".mat"), {"data": np.ones((30, 40), np.float32)})
+        Image.fromarray(np.round(edge * 255).astype(np.uint8)).save(
+            os.path.join(root, "cihp_edge_maps", img_id + ".png")
+        )
+        scipy.io.savemat(
+            os.path.join(root, "cihp_parsing_maps", img_id + ".mat"), {"data": np.ones((30, 40), np.float32)}
+        )
     os.remove(os.path.join(root, "list", "val_id.txt"))  # without a list: every parsing PNG but *_vis
     for jobs, out in ((1, "serial"), (2, "parallel")):
         assert cli.main(["--input", root, "--output", str(tmp_path / out), "--jobs", str(jobs)]) == 0
@@ -320,5 +338,7 @@ def test_cli_parallel_matches_serial(tmp_path):
         names = sorted(os.listdir(str(tmp_path / "serial" / d)))
         assert names == [f"000000{i}.{e}" for i in (1, 2, 3) for e in ("png", "txt")]
         for n in names:
-            with open(str(tmp_path / "serial" / d / n), "rb") as a, open(str(tmp_path / "parallel" / d / n), "rb") as b:
+            with open(str(tmp_path / "serial" / d / n), "rb") as a, open(
+                str(tmp_path / "parallel" / d / n), "rb"
+            ) as b:
                 assert a.read() == b.read()
