@@ -93,8 +93,11 @@ class ParsingResult:
         self.frame = frame
         n = len(self.boxes)
         assert len(self.scores) == n and len(person_parsing) == n, (n, len(self.scores), len(person_parsing))
-        assert tuple(person_parsing.image_size) == self.image_size or n == 0, (
-            person_parsing.image_size, self.image_size)
+        if n == 0 and tuple(person_parsing.image_size) != self.image_size:
+            # an empty PersonParsing may carry a dummy size; give it the image's
+            self.person_parsing = PersonParsing([], np.zeros((0, 2)), self.image_size)
+        assert tuple(self.person_parsing.image_size) == self.image_size, (
+            self.person_parsing.image_size, self.image_size)
 
     # ---- construction ------------------------------------------------------------------------
     @classmethod

@@ -55,6 +55,23 @@ def test_people_masks_and_person_ids():
     assert np.array_equal(kept.parsing, r.parsing)
 
 
+def test_empty_result_gets_the_image_size():
+    pp = PersonParsing([], np.zeros((0, 2)), (0, 0))
+    r = ParsingResult(np.zeros((3, 5), np.int64), np.zeros((0, 4)), np.zeros((0,)), pp, CIHP)
+    assert r.person_ids().shape == (3, 5) and r.people == [] and r.filter(0.5).image_size == (3, 5)
+
+
+def test_from_semantic_outputs_takes_the_argmax_and_has_no_people():
+    import torch
+
+    logits = torch.zeros(20, 2, 3)
+    logits[13, 0, :] = 1.0  # top row: face
+    logits[2, 1, 2] = 1.0  # bottom-right: hair
+    r = ParsingResult.from_outputs({"sem_seg": logits}, CIHP)
+    assert r.parsing.tolist() == [[13, 13, 13], [0, 0, 2]] and len(r) == 0
+    assert r.classes_present() == ["hair", "face"]
+
+
 def _assert_same(a, b, edges_atol=0.0):
     assert np.array_equal(a.parsing, b.parsing)
     assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.scores, b.scores)
