@@ -139,6 +139,21 @@ def test_piece_cut_off_by_a_spurious_edge_rejoins_and_gap_is_filled_in_clean():
     assert np.all(clean.human_map[parsing > 0] == 1)
 
 
+def test_foreground_covered_by_edges_is_unlabelled_faithful_nearest_person_clean():
+    parsing = np.zeros((50, 50), np.uint8)
+    parsing[12:22, 12:32] = 2
+    parsing[22:32, 12:32] = 5
+    parsing[15:25, 36] = 13  # a 1-px line of foreground, 4 columns right of the person...
+    edge = np.zeros((50, 50))
+    edge[15:25, 36] = 1.0  # ...entirely on an edge: it never gets a segment id
+    faithful = partition_instances(parsing, edge)
+    np.testing.assert_array_equal(faithful.human_scores, [400.0])
+    assert np.all(faithful.human_map[15:25, 36] == 0)
+    clean = partition_instances(parsing, edge, mode="clean")  # not 4-connected: nearest person
+    np.testing.assert_array_equal(clean.human_scores, [410.0])
+    assert np.all(clean.human_map[15:25, 36] == 1)
+
+
 def test_edge_near_bottom_border_is_extended():
     # A (cols 5..20) and B (cols 21..34) touch the bottom border; the edge down column 20 stops
     # 5 rows above it, but edge pixels within 10 rows of the bottom cut their whole column below.
