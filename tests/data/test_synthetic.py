@@ -415,3 +415,21 @@ def test_coco_layout_carries_keypoints(tmp_path):
             expect = scene.people[k].coco.copy()
             expect[expect[:, 2] == 0] = 0
             np.testing.assert_allclose(kps, expect, atol=0.006)
+
+
+def test_ensure_uses_a_complete_split_made_by_the_tool(tmp_path, capsys):
+    """The demo writes more images with the tool; the lazy loader must use them, and re-running
+    the tool with the same arguments is a no-op rather than an error."""
+    from human_parsing.data.synthetic.cli import main
+
+    root = str(tmp_path / "lip")
+    args = ["--layout", "lip", "--out", root, "--split", "val", "--num-images", "3", "--size", "96x72"]
+    main(args)
+    assert ensure_synthetic_dataset("lip", root, "val") == root
+    assert len(open(os.path.join(root, "val_id.txt")).read().split()) == 3  # kept, not regenerated
+    main(args)
+    assert capsys.readouterr().out.strip().endswith("(already complete)")
+    with pytest.raises(FileExistsError):
+        main(args[:-4] + ["--num-images", "2"])  # different files: refuse without --overwrite
+    ensure_synthetic_dataset("lip", root, "val", num_images=2, size=(96, 72))  # explicit: regenerated
+    assert len(open(os.path.join(root, "val_id.txt")).read().split()) == 2

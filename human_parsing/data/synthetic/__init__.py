@@ -18,6 +18,7 @@ from .generate import (  # noqa: F401
     ensure_synthetic_dataset,
     format_summary,
     generate_split,
+    read_summary,
 )
 from .labels import (
     FINE_LABEL_SPACE_NAME,
@@ -31,6 +32,7 @@ from .scene import MAX_PEOPLE, Scene, SyntheticPerson, generate_scene  # noqa: F
 __all__ = [
     "ensure_synthetic_dataset",
     "generate_split",
+    "read_summary",
     "generate_scene",
     "format_summary",
     "Scene",

@@ -5,7 +5,14 @@ import argparse
 import logging
 from typing import List, Optional, Tuple
 
-from .generate import DEFAULT_SIZE, format_summary, generate_split
+from .generate import (
+    DEFAULT_NUM_IMAGES,
+    DEFAULT_SEEDS,
+    DEFAULT_SIZE,
+    format_summary,
+    generate_split,
+    read_summary,
+)
 from .layouts import LAYOUTS
 
 __all__ = ["parse_size", "main"]
@@ -37,12 +44,20 @@ def main(argv: Optional[List[str]] = None) -> dict:
     p.add_argument("--overwrite", action="store_true", help="replace files that already exist")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    num_images = DEFAULT_NUM_IMAGES[args.split] if args.num_images is None else args.num_images
+    seed = DEFAULT_SEEDS[args.split] if args.seed is None else args.seed
+    want = dict(layout=args.layout, split=args.split, num_images=num_images, seed=seed)
+    want["size"] = list(args.size)
+    done = read_summary(args.out, args.split)
+    if done is not None and not args.overwrite and all(done.get(k) == v for k, v in want.items()):
+        print(format_summary(done) + " (already complete)")  # the same files are there already
+        return done
     summary = generate_split(
         args.layout,
         args.out,
         args.split,
-        args.num_images,
-        args.seed,
+        num_images,
+        seed,
         args.size,
         overwrite=args.overwrite,
     )

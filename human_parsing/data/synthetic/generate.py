@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_SEEDS",
     "generate_split",
     "ensure_synthetic_dataset",
+    "read_summary",
     "format_summary",
 ]
 
@@ -197,28 +198,26 @@ def ensure_synthetic_dataset(
     split: str,
     num_images: Optional[int] = None,
     seed: Optional[int] = None,
-    size: Tuple[int, int] = DEFAULT_SIZE,
+    size: Optional[Tuple[int, int]] = None,
 ) -> str:
     """Make sure ``split`` of the synthetic ``layout`` dataset is complete in ``root`` (the layout
     folder, e.g. ``$HUMAN_PARSING_DATASETS/synthetic/cihp``) and return ``root``.
 
-    Defaults: 48 train / 16 val images of 256x192, seed 0 for train and 1 for val. A split whose
-    marker is missing or records other parameters is (re)generated.
+    A complete split (its marker is there) is used as it is, whatever it was generated with (e.g.
+    by ``tools/make_synthetic_dataset.py`` with more images), unless an argument given here differs
+    from what the marker records; then, or without a marker, the split is (re)generated with the
+    arguments given and the defaults for the others: 48 train / 16 val images of 256x192, seed 0
+    for train and 1 for val.
     """
     if layout not in LAYOUTS or split not in SPLITS:
         raise ValueError(
             f"Synthetic data: unknown layout {layout!r} or split {split!r}; "
             f"expected a layout in {LAYOUTS} and a split in {SPLITS}"
         )
-    num_images = DEFAULT_NUM_IMAGES[split] if num_images is None and split in SPLITS else num_images
-    seed = DEFAULT_SEEDS[split] if seed is None and split in SPLITS else seed
-    want = {
-        "layout": layout,
-        "split": split,
-        "num_images": num_images,
-        "seed": seed,
-        "size": [int(size[0]), int(size[1])],
-    }
+    want = {"layout": layout, "split": split}
+    for key, value in (("num_images", num_images), ("seed", seed), ("size", size)):
+        if value is not None:
+            want[key] = [int(v) for v in value] if key == "size" else int(value)
 
     def complete() -> bool:
         marker = _read_marker(root, split)
@@ -227,14 +226,17 @@ def ensure_synthetic_dataset(
     if not complete():
         with _locked(root, split):
             if not complete():  # another process may have finished it while we waited
-                logger.info(
-                    f"Generating synthetic {layout} {split} ({num_images} images) in {root}"
-                )
+                logger.info(f"Generating synthetic {layout} {split} in {root}")
                 summary = generate_split(
-                    layout, root, split, num_images, seed, size, overwrite=True
+                    layout, root, split, num_images, seed, size or DEFAULT_SIZE, overwrite=True
                 )
                 logger.info(format_summary(summary))
     return root
+
+
+def read_summary(root: str, split: str) -> Optional[dict]:
+    """The summary recorded by a complete split in ``root`` (its marker), else None."""
+    return _read_marker(root, split)
 
 
 def format_summary(summary: dict) -> str:
