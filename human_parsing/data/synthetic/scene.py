@@ -1,6 +1,7 @@
 """A synthetic multi-person scene: a cluttered background, 1-6 people drawn back to front (they
-occlude and touch each other and may be cut by the image border), and the ground truth that comes
-with it: a fine part map, a person-id map, tight boxes and COCO-17 / MPII-16 keypoints.
+occlude and touch each other and may be cut by the image border; unlabelled objects sometimes
+stand in front of them), and the ground truth that comes with it: a fine part map, a person-id
+map, tight boxes and COCO-17 / MPII-16 keypoints.
 
 Appearance is deliberately a weak cue: every surface gets a colour from a broad per-class
 tendency (skin-like tones, darkish hair, bluish pants...) that is replaced by a uniformly random
@@ -92,9 +93,9 @@ def _color(rng: np.random.Generator, surface: str) -> np.ndarray:
     return np.array([b, g, r]) * 255
 
 
-def _random_shape(rng, canvas, value, h, w, max_size):
+def _random_shape(rng, canvas, value, h, w, max_size, center=None):
     kind = rng.integers(5)
-    c = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
+    c = (int(rng.uniform(0, w)), int(rng.uniform(0, h))) if center is None else center
     s = max(2.0, rng.uniform(0.05, 1.0) * max_size)
     if kind == 0:
         cv2.ellipse(
@@ -237,7 +238,8 @@ def generate_scene(seed: int, index: int, size: Tuple[int, int] = (256, 192)) ->
     rng = np.random.default_rng([int(seed), int(index)])
     n = int(rng.choice(np.arange(1, MAX_PEOPLE + 1), p=_PEOPLE_P))
     placed, fine, hum = _place_people(rng, h, w, n)
-    image = _render(rng, fine, hum, [s for s, _ in placed])
+    occluders = _occlude(rng, fine, hum, placed)
+    image = _render(rng, fine, hum, [s for s, _ in placed], occluders)
     fs = fine_label_space()
     seg_of_fine = np.array(["" if i == 0 else n.split(":")[0] for i, n in enumerate(fs.classes)])
     people = []
@@ -260,7 +262,30 @@ def generate_scene(seed: int, index: int, size: Tuple[int, int] = (256, 192)) ->
     return Scene(image=image, fine=fine, human_ids=hum, people=people)
 
 
-def _render(rng, fine, hum, specs) -> np.ndarray:
+def _occlude(rng, fine, hum, placed) -> list:
+    """Unlabelled objects in front of people in ~30% of the scenes: the pixels they cover become
+    background in ``fine`` and ``hum`` (in place), as long as everybody stays visible enough.
+    Returns [(mask, colour)] for the renderer."""
+    out = []
+    if rng.random() >= 0.3:
+        return out
+    h, w = hum.shape
+    areas = [int((d.labels > 0).sum()) for _, d in placed]
+    for _ in range(int(rng.integers(1, 3))):
+        ys, xs = np.nonzero(hum)
+        k = int(rng.integers(len(ys)))
+        layer = np.zeros((h, w), np.uint8)
+        _random_shape(rng, layer, 1, h, w, 0.12 * max(h, w), center=(int(xs[k]), int(ys[k])))
+        m = layer > 0
+        trial = np.where(m, 0, hum)
+        counts = np.bincount(trial.ravel(), minlength=len(placed) + 1)
+        if all(counts[i + 1] >= max(_MIN_PIXELS, _MIN_VISIBLE * a) for i, a in enumerate(areas)):
+            fine[m], hum[m] = 0, 0
+            out.append((m, _color(rng, str(rng.choice(list(_TENDENCY))))))
+    return out
+
+
+def _render(rng, fine, hum, specs, occluders=()) -> np.ndarray:
     """Paint the people over a background: per-person surface colours, stripes, shading, noise."""
     h, w = fine.shape
     img = _background(rng, h, w)
@@ -290,6 +315,8 @@ def _render(rng, fine, hum, specs) -> np.ndarray:
         edge[:, 1:] |= fine[:, 1:] != fine[:, :-1]
         edge[1:, :] |= fine[1:, :] != fine[:-1, :]
         img[edge & (hum > 0)] *= 0.8
+    for m, color in occluders:
+        img[m] = color
     img = img + rng.normal(0, rng.uniform(2, 8), size=img.shape)
     if rng.random() < 0.5:
         img = cv2.GaussianBlur(img.astype(np.float32), (3, 3), 0.6)
