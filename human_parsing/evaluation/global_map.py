@@ -68,14 +68,15 @@ def part_instances(
     """
     C = num_classes
     M = len(person_scores)
-    code = ids.astype(np.int64) * C + parts  # person rank * C + class; 0..C-1 = background
-    count = np.bincount(code.ravel(), minlength=(M + 1) * C)
-    present = np.flatnonzero(count[C:] > 0) + C  # codes of (person >= 1, any class)
-    present = present[present % C > 0]
+    fg = ids > 0
+    code = ids[fg].astype(np.int64) * C + parts[fg]  # person rank * C + class (class >= 1 here)
+    count = np.bincount(code, minlength=(M + 1) * C)
+    present = np.flatnonzero(count)
     person, cls = present // C, present % C
     o = np.lexsort((person, cls))  # by class, then painting rank
     lut = np.zeros(count.size, dtype=np.int32)
     lut[present[o]] = np.arange(1, present.size + 1, dtype=np.int32)
-    inst = lut[code]
+    inst = np.zeros(ids.shape, dtype=np.int32)
+    inst[fg] = lut[code]
     scores = np.asarray(person_scores, dtype=np.float64).reshape(-1)
     return inst, cls[o].astype(np.int64), scores[person[o] - 1] if M else np.zeros(0)

@@ -92,7 +92,6 @@ def app_image_record(
     parts_gt = (gt_area[:, 1:] > 0).sum(1)
     overlap = np.full((D, G), np.nan)
     parts_ok = np.zeros((D, G, T), dtype=np.uint8)
-    cls = np.arange(1, C)
     for d, (crop, (x0, y0)) in enumerate(zip(crops, np.asarray(offsets).reshape(-1, 2))):
         crop = np.asarray(crop)
         check_prediction_range(crop, C, name)
@@ -100,26 +99,21 @@ def app_image_record(
             continue
         h, w = crop.shape
         fg = crop > 0
-        lab = crop[fg].astype(np.intp)
+        lab = crop[fg]
         ch = np.bincount(lab, minlength=C)
         # People whose box misses this crop see all its part pixels on their background.
         inter = np.zeros((G, C), dtype=np.int64)
         pred_area = np.zeros((G, C), dtype=np.int64)
         pred_area[:, 1:] = ch[1:]
         inter[:, 0] = gt_area[:, 0] - ch[1:].sum()
-        near = [g for g, b in enumerate(boxes)
-                if b is not None and b[0] < y0 + h and y0 < b[1] and b[2] < x0 + w and x0 < b[3]]
-        if near and lab.size:
-            # Joint histogram over the crop's part pixels of (person, pred label, GT value).
-            sub = gt_maps[near, y0 : y0 + h, x0 : x0 + w][:, fg]
-            if gcount[near, C].any():
-                sub = np.minimum(sub, C)
-            gidx = np.arange(len(near), dtype=np.intp)[:, None]
-            j = np.bincount(((gidx * C + lab[None, :]) * (C + 1) + sub).ravel(),
-                            minlength=len(near) * C * (C + 1)).reshape(len(near), C, C + 1)
-            inter[near, 1:] = j[:, cls, cls]
-            pred_area[near, 1:] = j[:, 1:, :C].sum(2)
-            inter[near, 0] = gt_area[near, 0] - j[:, 1:, 0].sum(1)
+        for g, b in enumerate(boxes):
+            if b is None or not (b[0] < y0 + h and y0 < b[1] and b[2] < x0 + w and x0 < b[3]):
+                continue
+            sub = gt_maps[g, y0 : y0 + h, x0 : x0 + w][fg]  # GT value under each predicted part pixel
+            inter[g, 1:] = np.bincount(lab[sub == lab], minlength=C)[1:]
+            inter[g, 0] = gt_area[g, 0] - np.count_nonzero(sub == 0)
+            if gcount[g, C]:  # parts predicted on ignored GT pixels do not count
+                pred_area[g, 1:] -= np.bincount(lab[sub >= C], minlength=C)[1:]
         # Background: predicted 0 = every valid pixel not predicted as a part.
         pred_area[:, 0] = valid - pred_area[:, 1:].sum(1)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -87,12 +87,11 @@ def region_image_record(
         glut = np.zeros(max(int(sub.max()), class_of_id.size - 1) + 1, dtype=np.int64)
         glut[ids] = np.arange(1, ids.size + 1)
         if P:
-            gi = glut[sub].ravel()
-            pi = lut[pred_ids[box]].ravel()
-            both = (gi > 0) & (pi > 0)
-            inter = np.bincount(
-                pi[both] * (ids.size + 1) + gi[both], minlength=(P + 1) * (ids.size + 1)
-            ).reshape(P + 1, ids.size + 1)[1:, 1:]
+            m = sub > 0
+            gi = glut[sub[m]]
+            pi = lut[pred_ids[box][m]]
+            inter = np.bincount(pi * (ids.size + 1) + gi, minlength=(P + 1) * (ids.size + 1)).reshape(
+                P + 1, ids.size + 1)[1:, 1:]
             same = pcls[:, None] == gcls[None, :]
             pp, gg = np.nonzero((inter > 0) & same)
             if pp.size:
