@@ -163,8 +163,10 @@ class ParsingGCEHead(BaseParsingRCNNHead):
                                       for i in range(num_convs_before)])
         cin = conv_dim if num_convs_before else cin
         if use_aspp:
+            # no norm on the image-pooling conv: a per-ROI 1×1 map cannot be normalized
+            # (GN over single values gives 0, BN needs batch statistics)
             self.context = ASPP(cin, aspp_dim, aspp_dilations, image_pooling=image_pooling,
-                                norm=norm, projection_channels=conv_dim)
+                                norm=norm, pool_norm="", projection_channels=conv_dim)
         else:
             self.context = Conv2d(cin, conv_dim, 1, bias=not norm, norm=get_norm(norm, conv_dim),
                                   activation=F.relu)

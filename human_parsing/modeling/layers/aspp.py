@@ -51,8 +51,9 @@ class ASPP(nn.Module):
             image_pooling: add the global-average-pool branch (1×1 conv, then broadcast back).
             norm: normalization after each branch conv ("", "BN", "GN", "SyncBN", ...); convs
                 have a bias only when there is no norm.
-            pool_norm: norm of the image-pooling branch; None = ``norm``. Set it to "" (or "GN")
-                when batch statistics of a 1×1 pooled map are unreliable (BN with batch 1).
+            pool_norm: norm of the image-pooling branch; None = ``norm``. The pooled map is 1×1,
+                so "GN" with one channel per group always outputs 0 and "BN" fails on batch 1
+                in training: pass "" in those cases.
             activation: applied after each branch (and after the projection); None = identity.
             projection_channels: if > 0, a 1×1 conv from the concatenation to this many channels.
             projection_norm: norm of the projection; None = ``norm``.
