@@ -115,7 +115,9 @@ def partition_humans(
     edge_thresh: float = 0.2,
     border_pad: int = 10,
     min_human_area: int = 30,
+    min_human_labels: int = 2,
     probe_dist: int = 2,
+    close_size: int = 3,
 ) -> np.ndarray:
     """Stage A (``search.m`` + ``generate_instance_human.m``): (H, W) int32 person map, ids 1..N.
 
@@ -128,7 +130,7 @@ def partition_humans(
     if parsing.size == 0 or not parsing.any():
         return np.zeros(parsing.shape, dtype=np.int32)
     faithful = mode == "faithful"
-    skeleton = edge_skeleton(edge, edge_thresh)
+    skeleton = edge_skeleton(edge, edge_thresh, close_size)
     b1, b2 = extend_to_border(skeleton, border_pad)
     regions, n = group_segments(parsing != 0, b1, b2)
     regions = merge_to_fixed_point(
@@ -138,6 +140,7 @@ def partition_humans(
         faithful=faithful,
         border_pad=border_pad,
         min_human_area=min_human_area,
+        min_human_labels=min_human_labels,
         probe_dist=probe_dist,
     )
     present = np.bincount(regions.ravel()) > 0
@@ -159,7 +162,9 @@ def partition_instances(
     edge_thresh: float = 0.2,
     border_pad: int = 10,
     min_human_area: int = 30,
+    min_human_labels: int = 2,
     probe_dist: int = 2,
+    close_size: int = 3,
     num_part_classes: int = 19,
     empty_edge_score: float = 0.0,
 ) -> PartitionResult:
@@ -174,8 +179,10 @@ def partition_instances(
         mode: "faithful" (official output, quirks included) or "clean" (see the module doc).
         edge_thresh: edges are ``edge_prob >= edge_thresh`` before closing and thinning.
         border_pad: width of the bottom/right edge extension and of the border fill.
-        min_human_area: a region is a human if it has >= 2 parsing labels and more pixels than this.
+        min_human_area: a region is a human if it has more pixels than this...
+        min_human_labels: ...and at least this many distinct parsing values (0 counts, as in MATLAB).
         probe_dist: distance of the four probes of the region merge.
+        close_size: side of the square structuring element of the edge closing.
         num_part_classes: part classes 1..num_part_classes get part instances (19 for CIHP).
         empty_edge_score: clean mode only, the edge score of a part without edge pixels
             (faithful mode gives NaN, as MATLAB's 0/0).
@@ -190,7 +197,9 @@ def partition_instances(
         edge_thresh=edge_thresh,
         border_pad=border_pad,
         min_human_area=min_human_area,
+        min_human_labels=min_human_labels,
         probe_dist=probe_dist,
+        close_size=close_size,
     )
     areas = np.bincount(human.ravel())[1:].astype(np.float64)
     score = None if parsing_score is None else np.asarray(parsing_score)

@@ -12,17 +12,16 @@ import numpy as np
 
 __all__ = ["close_edges", "thin_edges", "edge_skeleton", "extend_to_border"]
 
-_CROSS_3x3 = np.ones((3, 3), dtype=np.uint8)
 
-
-def close_edges(edge: np.ndarray) -> np.ndarray:
-    """MATLAB ``bwmorph(bw, 'close', inf)``: 3×3 dilation then 3×3 erosion.
+def close_edges(edge: np.ndarray, size: int = 3) -> np.ndarray:
+    """MATLAB ``bwmorph(bw, 'close', inf)``: ``size``×``size`` dilation then erosion (official 3).
 
     MATLAB pads a dilation with 0 and an erosion with 1 (``imclose(bw, ones(3))``); OpenCV's
     default border value for morphology does the same. On the image domain this pair is an
     adjunction, so the closing is idempotent and one pass equals the ``inf`` repetition.
     """
-    out = cv2.morphologyEx(edge.astype(np.uint8), cv2.MORPH_CLOSE, _CROSS_3x3)
+    kernel = np.ones((size, size), dtype=np.uint8)
+    out = cv2.morphologyEx(edge.astype(np.uint8), cv2.MORPH_CLOSE, kernel)
     return out.astype(bool)
 
 
@@ -84,9 +83,9 @@ def thin_edges(edge: np.ndarray) -> np.ndarray:
     return img[1:-1, 1:-1].astype(bool)
 
 
-def edge_skeleton(edge_prob: np.ndarray, edge_thresh: float) -> np.ndarray:
+def edge_skeleton(edge_prob: np.ndarray, edge_thresh: float, close_size: int = 3) -> np.ndarray:
     """Thresholded (``>= edge_thresh``), closed and thinned edge map, (H, W) bool."""
-    return thin_edges(close_edges(edge_prob >= edge_thresh))
+    return thin_edges(close_edges(edge_prob >= edge_thresh, close_size))
 
 
 def extend_to_border(edge: np.ndarray, border_pad: int) -> Tuple[np.ndarray, np.ndarray]:

@@ -67,13 +67,13 @@ def label_histogram(regions: np.ndarray, parsing: np.ndarray) -> np.ndarray:
     return np.bincount(key.ravel(), minlength=n_labels * n_vals).reshape(n_labels, n_vals)
 
 
-def _classify(hist: np.ndarray, num_labels: int, min_human_area: int):
+def _classify(hist: np.ndarray, num_labels: int, min_human_area: int, min_human_labels: int = 2):
     """Per label 0..K: area and whether the region is a human (>= 2 parsing values, area > min)."""
     counts = np.zeros((num_labels + 1, hist.shape[1]), dtype=hist.dtype)
     k = min(num_labels + 1, hist.shape[0])
     counts[:k] = hist[:k]
     area = counts.sum(axis=1)
-    is_human = ((counts > 0).sum(axis=1) > 1) & (area > min_human_area)
+    is_human = ((counts > 0).sum(axis=1) >= min_human_labels) & (area > min_human_area)
     is_human[0] = False
     return area, is_human
 
@@ -85,6 +85,7 @@ def region_merge(
     *,
     border_pad: int,
     min_human_area: int = 30,
+    min_human_labels: int = 2,
     probe_dist: int = 2,
     hist: Optional[np.ndarray] = None,
 ) -> np.ndarray:
@@ -100,7 +101,7 @@ def region_merge(
         hist = label_histogram(regions, parsing)
     cur = np.zeros((h + 2 * d, w + 2 * d), dtype=np.int32)
     cur[d:-d, d:-d] = regions
-    area, is_human = _classify(hist, num_labels, min_human_area)
+    area, is_human = _classify(hist, num_labels, min_human_area, min_human_labels)
     part_labels = np.flatnonzero((area > 0) & ~is_human)
     part_labels = part_labels[part_labels > 0]
     if part_labels.size:
@@ -217,6 +218,7 @@ def merge_to_fixed_point(
     faithful: bool,
     border_pad: int = 10,
     min_human_area: int = 30,
+    min_human_labels: int = 2,
     probe_dist: int = 2,
     max_iter: int = 1000,
 ) -> np.ndarray:
@@ -226,7 +228,7 @@ def merge_to_fixed_point(
     the count are skipped. Clean: labels are compacted before every call (every region is
     visited) and background pixels painted by the border fill are cleared again.
     """
-    kw = dict(min_human_area=min_human_area, probe_dist=probe_dist)
+    kw = dict(min_human_area=min_human_area, min_human_labels=min_human_labels, probe_dist=probe_dist)
     out = region_merge(regions, parsing, num_regions, border_pad=border_pad, **kw)
     n_prev = num_regions
     for _ in range(max_iter):
