@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 class DataFormatError(ValueError):
     """A dataset file is missing, unreadable or inconsistent. The message names the file."""
 
@@ -127,6 +131,7 @@ def atomic_path(path: str, suffix: Optional[str] = None) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
