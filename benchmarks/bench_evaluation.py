@@ -7,6 +7,7 @@ and prints a markdown table of wall time, per-image cost and peak RSS.
 
     python benchmarks/bench_evaluation.py [--num-images 5000] [--workers 2]
 """
+
 import argparse
 import multiprocessing as mp
 import os
@@ -17,7 +18,11 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from human_parsing.evaluation.pipeline import ParsingEvalOptions, image_record, summarize  # noqa: E402
+from human_parsing.evaluation.pipeline import (
+    ParsingEvalOptions,
+    image_record,
+    summarize,
+)  # noqa: E402
 
 NUM_CLASSES = 20
 
@@ -38,7 +43,9 @@ def draw_person(h: int, w: int, rng) -> np.ndarray:
         m[r(0.85, 0.92), c(0.28, 0.72)] = 8  # socks
     m[r(0.92, 1.0), c(0.25, 0.49)] = 18  # shoes
     m[r(0.92, 1.0), c(0.51, 0.75)] = 19
-    m[r(0.18, 0.55), c(0.25, 0.75)] = 6 if lower == 6 else rng.choice([5, 7])  # upper clothes / coat
+    m[r(0.18, 0.55), c(0.25, 0.75)] = (
+        6 if lower == 6 else rng.choice([5, 7])
+    )  # upper clothes / coat
     m[r(0.16, 0.2), c(0.42, 0.58)] = 11 if rng.random() < 0.2 else 10  # scarf / torso skin
     yy, xx = np.ogrid[:h, :w]
     head = ((yy - 0.09 * h) / (0.09 * h)) ** 2 + ((xx - 0.5 * w) / (0.2 * w)) ** 2 <= 1
@@ -92,10 +99,18 @@ def make_scene(seed: int, H: int = 500, W: int = 400):
     for _ in range(rng.poisson(1.0)):  # false positives
         h = int(rng.uniform(0.2, 0.6) * H)
         w = max(8, int(h * 0.4))
-        add(draw_person(h, w, rng), rng.integers(0, W - w), rng.integers(0, H - h), rng.uniform(0.001, 0.5))
+        add(
+            draw_person(h, w, rng),
+            rng.integers(0, W - w),
+            rng.integers(0, H - h),
+            rng.uniform(0.001, 0.5),
+        )
     gt = {"sem": sem, "persons": persons}
-    pred = {"crops": crops, "offsets": np.array(offsets, np.int64).reshape(-1, 2),
-            "scores": np.array(scores, np.float64)}
+    pred = {
+        "crops": crops,
+        "offsets": np.array(offsets, np.int64).reshape(-1, 2),
+        "scores": np.array(scores, np.float64),
+    }
     return gt, pred
 
 
@@ -142,17 +157,23 @@ def main(argv=None):
     parent_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n_det = sum(r["app"]["scores"].size for _, r in records)
     n_gt = sum(r["app"]["parts_gt"].size for _, r in records)
-    print(f"| images | people (GT) | detections | workers | wall total (s) | data generation "
-          f"(cpu s) | evaluation per image (ms, cpu) | final matching (s) | peak RSS parent / worker (MiB) | load avg |")
+    print(
+        f"| images | people (GT) | detections | workers | wall total (s) | data generation "
+        f"(cpu s) | evaluation per image (ms, cpu) | final matching (s) | peak RSS parent / worker (MiB) | load avg |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| {N} | {n_gt} | {n_det} | {args.workers} | {t2 - t0:.1f} | {t_gen:.1f} | "
-          f"{1000 * t_eval / N:.2f} | {t2 - t1:.2f} | {parent_rss:.0f} / {child_rss:.0f} | {load:.1f} |")
+    print(
+        f"| {N} | {n_gt} | {n_det} | {args.workers} | {t2 - t0:.1f} | {t_gen:.1f} | "
+        f"{1000 * t_eval / N:.2f} | {t2 - t1:.2f} | {parent_rss:.0f} / {child_rss:.0f} | {load:.1f} |"
+    )
     print()
     print("| mIoU | pixAcc | APp50 | APp_vol | PCP50 | APr50 | APr_vol |")
     print("|---|---|---|---|---|---|---|")
     p, r = res["parsing"], res["region"]
-    print(f"| {p['mIoU']:.2f} | {p['pixAcc']:.2f} | {p['APp50']:.2f} | {p['APp_vol']:.2f} | "
-          f"{p['PCP50']:.2f} | {r['APr50']:.2f} | {r['APr_vol']:.2f} |")
+    print(
+        f"| {p['mIoU']:.2f} | {p['pixAcc']:.2f} | {p['APp50']:.2f} | {p['APp_vol']:.2f} | "
+        f"{p['PCP50']:.2f} | {r['APr50']:.2f} | {r['APr_vol']:.2f} |"
+    )
     return res
 
 

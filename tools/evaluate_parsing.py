@@ -9,6 +9,7 @@ Formats: ``human_parsing/evaluation/formats.py``. Conventions (defaults = offici
 ``human_parsing/evaluation/parsing_evaluator.py`` (``ParsingEvalOptions``) and README "Evaluation".
 GT images without a prediction are counted as having no detection and listed in a warning.
 """
+
 import argparse
 import json
 import logging
@@ -53,15 +54,25 @@ def _options(a) -> ParsingEvalOptions:
 
         names = tuple(get_label_space(a.label_space).classes)
         if len(names) != a.num_classes:
-            raise SystemExit(f"label space {a.label_space} has {len(names)} classes, not {a.num_classes}")
+            raise SystemExit(
+                f"label space {a.label_space} has {len(names)} classes, not {a.num_classes}"
+            )
     thresh = a.semseg_score_thresh
     if thresh is None:
         thresh = 0.05 if a.gt_format == "mhp_v2" else 0.3
     return ParsingEvalOptions(
-        num_classes=a.num_classes, class_names=names, metrics=metrics, score_thresh=a.score_thresh,
-        semseg_score_thresh=thresh, region_score_thresh=a.region_score_thresh,
-        empty_images=a.empty_images, averaging=a.averaging, apr_matching=a.apr_matching,
-        count_empty_gt=not a.mhp_drop_empty_gt, atr_include_background=not a.atr_no_background)
+        num_classes=a.num_classes,
+        class_names=names,
+        metrics=metrics,
+        score_thresh=a.score_thresh,
+        semseg_score_thresh=thresh,
+        region_score_thresh=a.region_score_thresh,
+        empty_images=a.empty_images,
+        averaging=a.averaging,
+        apr_matching=a.apr_matching,
+        count_empty_gt=not a.mhp_drop_empty_gt,
+        atr_include_background=not a.atr_no_background,
+    )
 
 
 def evaluate(a) -> dict:
@@ -73,7 +84,9 @@ def evaluate(a) -> dict:
         _STATE["index"] = formats.load_instances_json(a.pred)
         extra = sorted(set(_STATE["index"]) - set(ids))
         if extra:
-            logger.warning("%d predicted images are not in the GT and are ignored: %s", len(extra), extra[:20])
+            logger.warning(
+                "%d predicted images are not in the GT and are ignored: %s", len(extra), extra[:20]
+            )
     hist = np.zeros((a.num_classes, a.num_classes), np.int64)
     records, missing = [], []
     from tqdm import tqdm
@@ -95,8 +108,12 @@ def evaluate(a) -> dict:
         if pool is not None:
             pool.terminate()
     if missing:
-        logger.warning("%d GT images have no prediction and count as having no detection: %s%s",
-                       len(missing), missing[:20], " ..." if len(missing) > 20 else "")
+        logger.warning(
+            "%d GT images have no prediction and count as having no detection: %s%s",
+            len(missing),
+            missing[:20],
+            " ..." if len(missing) > 20 else "",
+        )
     res = summarize(hist if hist.any() else None, records, opts)
     res["info"] = {"num_images": len(ids), "num_missing_predictions": len(missing)}
     return res
@@ -110,18 +127,33 @@ def main(argv=None):
     p.add_argument("--pred-format", required=True, choices=formats.PRED_FORMATS)
     p.add_argument("--num-classes", required=True, type=int)
     p.add_argument("--metrics", nargs="+", choices=("semantic", "app", "apr", "atr"))
-    p.add_argument("--label-space", default="", help="class names for the per-class rows (e.g. cihp)")
+    p.add_argument(
+        "--label-space", default="", help="class names for the per-class rows (e.g. cihp)"
+    )
     p.add_argument("--out", help="write the results as json here")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    p.add_argument("--averaging", default="official", choices=("official", "all_classes", "gt_present"))
-    p.add_argument("--empty-images", default="skip", choices=("skip", "background"),
-                   help="mIoU of images with no detection: skipped (official) or all background")
+    p.add_argument(
+        "--averaging", default="official", choices=("official", "all_classes", "gt_present")
+    )
+    p.add_argument(
+        "--empty-images",
+        default="skip",
+        choices=("skip", "background"),
+        help="mIoU of images with no detection: skipped (official) or all background",
+    )
     p.add_argument("--apr-matching", default="official", choices=("official", "one_to_one"))
     p.add_argument("--score-thresh", type=float, default=0.001)
     p.add_argument("--semseg-score-thresh", type=float, help="default 0.3 (0.05 for mhp_v2)")
-    p.add_argument("--region-score-thresh", type=float, help="APr part instances of people from this score; default: --score-thresh")
-    p.add_argument("--mhp-drop-empty-gt", action="store_true",
-                   help="MHP v2 script rule: GT people with an empty map are not counted in APp")
+    p.add_argument(
+        "--region-score-thresh",
+        type=float,
+        help="APr part instances of people from this score; default: --score-thresh",
+    )
+    p.add_argument(
+        "--mhp-drop-empty-gt",
+        action="store_true",
+        help="MHP v2 script rule: GT people with an empty map are not counted in APp",
+    )
     p.add_argument("--atr-no-background", action="store_true")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)

@@ -8,6 +8,7 @@
 * :mod:`.parsing_evaluator` — the streaming, distributed Detectron2 ``ParsingEvaluator``.
 * :mod:`.formats` — open prediction / GT formats used by ``tools/evaluate_parsing.py``.
 """
+
 from .atr import atr_metrics
 from .global_map import paint_instances, part_instances, semseg_score_thresh_for
 from .instance import app_image_record, crops_from_full, evaluate_app

@@ -13,6 +13,7 @@ matrix accumulated over the test set (rows GT, columns prediction, GT 255 ignore
 Class averages run over classes 0..C-1 when ``include_background`` (default) else 1..C-1, and skip
 classes whose denominator is 0 (nanmean, as the official mIoU/mean-accuracy code).
 """
+
 from typing import Dict
 
 import numpy as np

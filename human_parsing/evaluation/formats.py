@@ -18,6 +18,7 @@ Predictions (``--pred-format``):
   * ``semantic``: ``<id>.png`` label maps.
 Every reader raises :class:`~human_parsing.data.io.DataFormatError` naming the offending file.
 """
+
 import glob
 import json
 import os
@@ -91,7 +92,9 @@ def _read_labels(path: str, num_classes: int, hw=None) -> np.ndarray:
     arr = read_label_map(path)
     check_label_values(arr, num_classes, path)
     if hw is not None and arr.shape != tuple(hw):
-        raise DataFormatError(f"{path}: size {arr.shape[::-1]} (WxH) differs from {tuple(hw)[::-1]}")
+        raise DataFormatError(
+            f"{path}: size {arr.shape[::-1]} (WxH) differs from {tuple(hw)[::-1]}"
+        )
     return arr
 
 
@@ -106,12 +109,16 @@ def _read_txt(path: str) -> List[List[str]]:
 def _persons_from_ids(labels: np.ndarray, humans: np.ndarray) -> np.ndarray:
     ks = np.unique(humans)
     ks = ks[ks > 0]
-    return np.stack([np.where(humans == k, labels, 0) for k in ks]).astype(np.uint8) if ks.size else (
-        np.zeros((0,) + labels.shape, np.uint8)
+    return (
+        np.stack([np.where(humans == k, labels, 0) for k in ks]).astype(np.uint8)
+        if ks.size
+        else (np.zeros((0,) + labels.shape, np.uint8))
     )
 
 
-def read_gt(gt_dir: str, fmt: str, image_id: str, num_classes: int) -> Dict[str, Optional[np.ndarray]]:
+def read_gt(
+    gt_dir: str, fmt: str, image_id: str, num_classes: int
+) -> Dict[str, Optional[np.ndarray]]:
     """GT of one image: ``sem`` (H, W), ``persons`` (N, H, W) or None, ``part_layers`` or None."""
     if fmt == "semantic":
         return {"sem": _read_labels(os.path.join(gt_dir, image_id + ".png"), num_classes)}
@@ -119,7 +126,9 @@ def read_gt(gt_dir: str, fmt: str, image_id: str, num_classes: int) -> Dict[str,
         sem = _read_labels(os.path.join(gt_dir, "Category_ids", image_id + ".png"), num_classes)
         humans = read_id_map(os.path.join(gt_dir, "Human_ids", image_id + ".png"))
         if humans.shape != sem.shape:
-            raise DataFormatError(f"{gt_dir}/Human_ids/{image_id}.png: size differs from Category_ids")
+            raise DataFormatError(
+                f"{gt_dir}/Human_ids/{image_id}.png: size differs from Category_ids"
+            )
         out = {"sem": sem, "persons": _persons_from_ids(sem, humans), "part_layers": None}
         inst_png = os.path.join(gt_dir, "Instance_ids", image_id + ".png")
         inst_txt = os.path.join(gt_dir, "Instance_ids", image_id + ".txt")
@@ -180,11 +189,15 @@ def read_pred(pred_dir: str, fmt: str, image_id: str, num_classes: int, index=No
             try:
                 path, score = os.path.join(pred_dir, ent["parsing"]), float(ent["score"])
             except (KeyError, TypeError, ValueError) as e:
-                raise DataFormatError(f"{pred_dir}/instances.json: bad entry {k} of {image_id}") from e
+                raise DataFormatError(
+                    f"{pred_dir}/instances.json: bad entry {k} of {image_id}"
+                ) from e
             m = _read_pred_labels(path, num_classes)
             if crops and m.shape != size:
-                raise DataFormatError(f"{path}: size {m.shape[::-1]} differs from {size[::-1]} (WxH) of "
-                                      f"the other people of image {image_id}")
+                raise DataFormatError(
+                    f"{path}: size {m.shape[::-1]} differs from {size[::-1]} (WxH) of "
+                    f"the other people of image {image_id}"
+                )
             rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
             if rows.size:
                 crops.append(m[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
@@ -194,8 +207,11 @@ def read_pred(pred_dir: str, fmt: str, image_id: str, num_classes: int, index=No
                 offsets.append((0, 0))
             scores.append(score)
             size = m.shape
-        out = {"crops": crops, "offsets": np.asarray(offsets, np.int64).reshape(-1, 2),
-               "scores": np.asarray(scores, np.float64)}
+        out = {
+            "crops": crops,
+            "offsets": np.asarray(offsets, np.int64).reshape(-1, 2),
+            "scores": np.asarray(scores, np.float64),
+        }
         if crops:
             out["size"] = size
         return out
@@ -238,8 +254,13 @@ def _read_cihp_submission(pred_dir: str, image_id: str, num_classes: int):
     if "sem" in out and os.path.isfile(hum_t):
         humans = read_id_map(hum_p)
         sc = np.array([float(r[1]) for r in _read_txt(hum_t)], np.float64)
-        maps = np.stack([np.where(humans == k, out["sem"], 0) for k in range(1, sc.size + 1)]).astype(
-            np.uint8) if sc.size else np.zeros((0,) + humans.shape, np.uint8)
+        maps = (
+            np.stack([np.where(humans == k, out["sem"], 0) for k in range(1, sc.size + 1)]).astype(
+                np.uint8
+            )
+            if sc.size
+            else np.zeros((0,) + humans.shape, np.uint8)
+        )
         from .instance import crops_from_full
 
         out["crops"], out["offsets"] = crops_from_full(maps)
@@ -261,15 +282,25 @@ def write_instances(pred_dir: str, image_id: str, crops, offsets, scores, image_
     return entries
 
 
-def write_cihp_submission(pred_dir, image_id, parts, part_ids, part_classes, part_scores,
-                          human_ids=None, human_scores=None) -> None:
+def write_cihp_submission(
+    pred_dir,
+    image_id,
+    parts,
+    part_ids,
+    part_classes,
+    part_scores,
+    human_ids=None,
+    human_scores=None,
+) -> None:
     """Write one image in the CIHP challenge layout (see the module doc)."""
     from human_parsing.data.io import write_label_png, write_text
 
     write_label_png(os.path.join(pred_dir, "cihp_parsing_maps", image_id + ".png"), parts)
     base = os.path.join(pred_dir, "cihp_instance_part_maps", image_id)
     write_id_map(base + ".png", part_ids)
-    write_text(base + ".txt", "".join(f"{int(c)} {s!r}\n" for c, s in zip(part_classes, part_scores)))
+    write_text(
+        base + ".txt", "".join(f"{int(c)} {s!r}\n" for c, s in zip(part_classes, part_scores))
+    )
     if human_ids is not None:
         base = os.path.join(pred_dir, "cihp_human_maps", image_id)
         write_id_map(base + ".png", human_ids)

@@ -9,6 +9,7 @@ The same painting gives the PGN-style part instances used for APr from a top-dow
 (metrics.md §4.3): one instance per (painted person, class) pair with remaining pixels, with the
 person's score, numbered by class then by painting rank (the order of PGN's ``generate_instance_part``).
 """
+
 from typing import Sequence, Tuple
 
 import numpy as np

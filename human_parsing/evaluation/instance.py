@@ -9,6 +9,7 @@ Streaming: :func:`app_image_record` reduces one image to a few small arrays (ove
 (D, G), correctly-parsed part counts (D, G, T), GT part counts, scores); :func:`evaluate_app`
 does the global sort and matching over the records of the whole set.
 """
+
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -109,7 +110,9 @@ def app_image_record(
         for g, b in enumerate(boxes):
             if b is None or not (b[0] < y0 + h and y0 < b[1] and b[2] < x0 + w and x0 < b[3]):
                 continue
-            sub = gt_maps[g, y0 : y0 + h, x0 : x0 + w][fg]  # GT value under each predicted part pixel
+            sub = gt_maps[g, y0 : y0 + h, x0 : x0 + w][
+                fg
+            ]  # GT value under each predicted part pixel
             inter[g, 1:] = np.bincount(lab[sub == lab], minlength=C)[1:]
             inter[g, 0] = gt_area[g, 0] - np.count_nonzero(sub == 0)
             if gcount[g, C]:  # parts predicted on ignored GT pixels do not count

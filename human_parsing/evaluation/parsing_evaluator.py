@@ -12,6 +12,7 @@ Streaming: per image only a confusion matrix (summed), the (D, G) person overlap
 and the sparse part-instance IoUs are kept; all matching happens in :meth:`evaluate` on rank 0
 after ``comm.gather``, over images sorted by ``image_id`` (the official order).
 """
+
 import itertools
 import json
 import logging
@@ -26,11 +27,23 @@ from detectron2.utils import comm
 
 from .formats import write_cihp_submission, write_instances
 from .global_map import paint_instances, part_instances, semseg_score_thresh_for
-from .pipeline import (ParsingEvalOptions, format_results, image_record, image_sort_key, region_thresh,
-                       summarize)
+from .pipeline import (
+    ParsingEvalOptions,
+    format_results,
+    image_record,
+    image_sort_key,
+    region_thresh,
+    summarize,
+)
 
-__all__ = ["ParsingEvalOptions", "image_record", "summarize", "image_sort_key",
-           "ParsingEvaluator", "build_parsing_evaluator"]
+__all__ = [
+    "ParsingEvalOptions",
+    "image_record",
+    "summarize",
+    "image_sort_key",
+    "ParsingEvaluator",
+    "build_parsing_evaluator",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +58,14 @@ class ParsingEvaluator(DatasetEvaluator):
     per-person PNGs, the CIHP submission layout) and ``parsing_results.json``.
     """
 
-    def __init__(self, dataset_name: str, options: Optional[ParsingEvalOptions] = None, *,
-                 output_dir: Optional[str] = None, distributed: bool = True):
+    def __init__(
+        self,
+        dataset_name: str,
+        options: Optional[ParsingEvalOptions] = None,
+        *,
+        output_dir: Optional[str] = None,
+        distributed: bool = True,
+    ):
         meta = MetadataCatalog.get(dataset_name)
         names = tuple(meta.stuff_classes)
         if options is None:
@@ -54,7 +73,9 @@ class ParsingEvaluator(DatasetEvaluator):
         if options.class_names is None:
             options = replace(options, class_names=names)
         if options.num_classes != len(names):
-            raise ValueError(f"{dataset_name}: {len(names)} stuff_classes but num_classes={options.num_classes}")
+            raise ValueError(
+                f"{dataset_name}: {len(names)} stuff_classes but num_classes={options.num_classes}"
+            )
         self._name, self._opts = dataset_name, options
         self._output_dir, self._distributed = output_dir, distributed
         self.reset()
@@ -72,11 +93,15 @@ class ParsingEvaluator(DatasetEvaluator):
             gt["sem"] = read_label_map(inp["sem_seg_file_name"])
             check_label_values(gt["sem"], C, inp["sem_seg_file_name"])
             if gt["sem"].shape != (inp["height"], inp["width"]):
-                raise ValueError(f"{inp['sem_seg_file_name']}: GT size {gt['sem'].shape} != record size")
+                raise ValueError(
+                    f"{inp['sem_seg_file_name']}: GT size {gt['sem'].shape} != record size"
+                )
         if set(self._opts.metrics) & {"app", "apr"}:
             gt["persons"] = load_person_parsing(inp, C)
         if not gt:
-            raise ValueError(f"image {inp.get('image_id')}: no ground truth for {self._opts.metrics}")
+            raise ValueError(
+                f"image {inp.get('image_id')}: no ground truth for {self._opts.metrics}"
+            )
         return gt
 
     @staticmethod
@@ -85,8 +110,12 @@ class ParsingEvaluator(DatasetEvaluator):
         if "instances" in out and out["instances"].has("pred_parsing"):
             inst = out["instances"]
             pp = inst.pred_parsing
-            pred.update(crops=pp.crops, offsets=pp.offsets, scores=inst.scores.detach().cpu().numpy(),
-                        size=tuple(pp.image_size))
+            pred.update(
+                crops=pp.crops,
+                offsets=pp.offsets,
+                scores=inst.scores.detach().cpu().numpy(),
+                size=tuple(pp.image_size),
+            )
         if "parsing" in out:
             pred["sem"] = out["parsing"].detach().cpu().numpy()
         elif "sem_seg" in out:
@@ -110,8 +139,9 @@ class ParsingEvaluator(DatasetEvaluator):
         if "crops" not in pred:
             return
         d, o = self._output_dir, self._opts
-        self._entries[image_id] = write_instances(d, image_id, pred["crops"], pred["offsets"],
-                                                  pred["scores"], hw)
+        self._entries[image_id] = write_instances(
+            d, image_id, pred["crops"], pred["offsets"], pred["scores"], hw
+        )
         crops, offsets, scores = pred["crops"], pred["offsets"], pred["scores"]
         parts, ids, order = paint_instances(crops, offsets, scores, hw, o.semseg_score_thresh)
         # Part instances from the people APr uses (painted from region_thresh, see pipeline.py).
@@ -133,18 +163,27 @@ class ParsingEvaluator(DatasetEvaluator):
             entries = {k: v for e in ents for k, v in e.items()}
         ids = [r[0] for r in records]
         if len(set(ids)) != len(ids):
-            logger.warning("ParsingEvaluator: %d duplicate image ids; each is counted every time it "
-                           "was processed", len(ids) - len(set(ids)))
+            logger.warning(
+                "ParsingEvaluator: %d duplicate image ids; each is counted every time it "
+                "was processed",
+                len(ids) - len(set(ids)),
+            )
         if not records:
             logger.warning("ParsingEvaluator on %s: no image was processed", self._name)
             return {}
         res = summarize(hist if hist.any() else None, records, self._opts)
-        logger.info("Parsing evaluation of %s on %d images:\n%s", self._name, len(records),
-                    format_results(res))
+        logger.info(
+            "Parsing evaluation of %s on %d images:\n%s",
+            self._name,
+            len(records),
+            format_results(res),
+        )
         if self._output_dir:
             from human_parsing.data.io import write_text
 
-            write_text(os.path.join(self._output_dir, "parsing_results.json"), json.dumps(res, indent=1))
+            write_text(
+                os.path.join(self._output_dir, "parsing_results.json"), json.dumps(res, indent=1)
+            )
             if entries:
                 write_text(os.path.join(self._output_dir, "instances.json"), json.dumps(entries))
         return res
@@ -152,7 +191,8 @@ class ParsingEvaluator(DatasetEvaluator):
 
 def default_options(meta, **overrides) -> ParsingEvalOptions:
     """Options for a dataset from its metadata: metrics by ``evaluator_type``, the label space's
-    painting threshold (0.3, MHP v2 0.05) unless ``semseg_score_thresh`` is set, ATR metrics for ATR."""
+    painting threshold (0.3, MHP v2 0.05) unless ``semseg_score_thresh`` is set, ATR metrics for ATR.
+    """
     etype = meta.get("evaluator_type", "parsing")
     if etype not in ("parsing", "sem_seg_parsing"):
         raise ValueError(f"ParsingEvaluator cannot evaluate evaluator_type {etype!r}")
@@ -160,19 +200,31 @@ def default_options(meta, **overrides) -> ParsingEvalOptions:
     metrics = ("semantic", "app", "apr") if etype == "parsing" else ("semantic",)
     if space == "atr":
         metrics += ("atr",)
-    kw = dict(num_classes=len(meta.stuff_classes), class_names=tuple(meta.stuff_classes), metrics=metrics,
-              semseg_score_thresh=meta.get("semseg_score_thresh", semseg_score_thresh_for(space)))
+    kw = dict(
+        num_classes=len(meta.stuff_classes),
+        class_names=tuple(meta.stuff_classes),
+        metrics=metrics,
+        semseg_score_thresh=meta.get("semseg_score_thresh", semseg_score_thresh_for(space)),
+    )
     kw.update(overrides)
     return ParsingEvalOptions(**kw)
 
 
 # Optional config keys (cfg.TEST.PARSING_EVAL.<KEY>) and the option each one sets.
-_CFG_KEYS = {"AVERAGING": "averaging", "EMPTY_IMAGES": "empty_images", "APR_MATCHING": "apr_matching",
-             "SCORE_THRESH": "score_thresh", "SEMSEG_SCORE_THRESH": "semseg_score_thresh",
-             "REGION_SCORE_THRESH": "region_score_thresh", "COUNT_EMPTY_GT": "count_empty_gt"}
+_CFG_KEYS = {
+    "AVERAGING": "averaging",
+    "EMPTY_IMAGES": "empty_images",
+    "APR_MATCHING": "apr_matching",
+    "SCORE_THRESH": "score_thresh",
+    "SEMSEG_SCORE_THRESH": "semseg_score_thresh",
+    "REGION_SCORE_THRESH": "region_score_thresh",
+    "COUNT_EMPTY_GT": "count_empty_gt",
+}
 
 
-def build_parsing_evaluator(cfg, dataset_name: str, output_dir: Optional[str] = None) -> ParsingEvaluator:
+def build_parsing_evaluator(
+    cfg, dataset_name: str, output_dir: Optional[str] = None
+) -> ParsingEvaluator:
     """The evaluator for ``dataset_name`` (metadata ``evaluator_type`` "parsing" or "sem_seg_parsing").
 
     Conventions come from the metadata and, if the config has a ``TEST.PARSING_EVAL`` node, from
@@ -180,6 +232,8 @@ def build_parsing_evaluator(cfg, dataset_name: str, output_dir: Optional[str] = 
     ``SEMSEG_SCORE_THRESH``, ``REGION_SCORE_THRESH``, ``COUNT_EMPTY_GT``).
     """
     node = cfg.TEST.get("PARSING_EVAL", None) if cfg is not None else None
-    overrides = {opt: node[key] for key, opt in _CFG_KEYS.items() if node is not None and key in node}
+    overrides = {
+        opt: node[key] for key, opt in _CFG_KEYS.items() if node is not None and key in node
+    }
     opts = default_options(MetadataCatalog.get(dataset_name), **overrides)
     return ParsingEvaluator(dataset_name, opts, output_dir=output_dir)

@@ -4,6 +4,7 @@ numpy only (no torch / Detectron2), so worker processes stay light. :func:`image
 one image to small arrays; :func:`summarize` turns the summed confusion matrix and the records of
 the whole set into the final metrics.
 """
+
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -16,7 +17,14 @@ from .region import evaluate_apr, region_image_record
 from .semantic import confusion_matrix, semantic_metrics
 from .voc import DEFAULT_THRESHOLDS
 
-__all__ = ["ParsingEvalOptions", "region_thresh", "image_record", "summarize", "image_sort_key", "format_results"]
+__all__ = [
+    "ParsingEvalOptions",
+    "region_thresh",
+    "image_record",
+    "summarize",
+    "image_sort_key",
+    "format_results",
+]
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,9 @@ def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name:
     hw = gt["sem"].shape if gt.get("sem") is not None else persons.shape[1:]
     for key in ("sem", "part_ids"):
         if pred.get(key) is not None and tuple(pred[key].shape) != tuple(hw):
-            raise ValueError(f"{name}: prediction size {tuple(pred[key].shape)} != GT size {tuple(hw)}")
+            raise ValueError(
+                f"{name}: prediction size {tuple(pred[key].shape)} != GT size {tuple(hw)}"
+            )
     if pred.get("size") is not None and tuple(pred["size"]) != tuple(hw):
         raise ValueError(f"{name}: person map size {tuple(pred['size'])} != GT size {tuple(hw)}")
     crops = pred.get("crops", [])
@@ -86,8 +96,11 @@ def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name:
         sem = pred.get("sem")
         # "No detection" (Parsing R-CNN writes no png, so the official mIoU skips the image): no
         # prediction at all, or people predicted as an empty list with nothing in the part map.
-        no_detection = sem is None if "crops" not in pred else (
-            len(crops) == 0 and (sem is None or not sem.any()))
+        no_detection = (
+            sem is None
+            if "crops" not in pred
+            else (len(crops) == 0 and (sem is None or not sem.any()))
+        )
         if sem is None and len(crops):
             sem = paint(opts.semseg_score_thresh)[0]
         if no_detection:
@@ -101,7 +114,9 @@ def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name:
             out["hist"] = confusion_matrix(gsem, sem, C, name)
     boxes = person_boxes(persons) if persons is not None else None
     if "app" in opts.metrics and persons is not None:
-        out["app"] = app_image_record(persons, crops, offsets, scores, C, opts.thresholds, name, boxes)
+        out["app"] = app_image_record(
+            persons, crops, offsets, scores, C, opts.thresholds, name, boxes
+        )
     if "apr" in opts.metrics and (persons is not None or gt.get("part_layers") is not None):
         layers = gt.get("part_layers")
         if layers is None:
@@ -116,8 +131,9 @@ def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name:
     return out
 
 
-def summarize(hist: Optional[np.ndarray], records: Sequence[Tuple[object, dict]],
-              opts: ParsingEvalOptions) -> Dict[str, Dict[str, float]]:
+def summarize(
+    hist: Optional[np.ndarray], records: Sequence[Tuple[object, dict]], opts: ParsingEvalOptions
+) -> Dict[str, Dict[str, float]]:
     """Final metrics (percentages) from the summed confusion matrix and the per-image records."""
     records = sorted(records, key=lambda r: image_sort_key(r[0]))
     pc = lambda d: {k: 100.0 * v for k, v in d.items()}  # noqa: E731
@@ -126,11 +142,16 @@ def summarize(hist: Optional[np.ndarray], records: Sequence[Tuple[object, dict]]
         res["parsing"].update(pc(semantic_metrics(hist, opts.averaging, opts.class_names)))
     app = [r["app"] for _, r in records if r["app"] is not None]
     if "app" in opts.metrics and app:
-        res["parsing"].update(pc(evaluate_app(app, opts.thresholds, opts.score_thresh, opts.count_empty_gt)))
+        res["parsing"].update(
+            pc(evaluate_app(app, opts.thresholds, opts.score_thresh, opts.count_empty_gt))
+        )
     apr = [r["apr"] for _, r in records if r["apr"] is not None]
     if "apr" in opts.metrics and apr:
-        res["region"] = pc(evaluate_apr(apr, opts.num_classes, opts.thresholds,
-                                        opts.apr_matching, opts.class_names))
+        res["region"] = pc(
+            evaluate_apr(
+                apr, opts.num_classes, opts.thresholds, opts.apr_matching, opts.class_names
+            )
+        )
     if "atr" in opts.metrics and hist is not None:
         res["atr"] = pc(atr_metrics(hist, opts.atr_include_background))
     return res

@@ -9,6 +9,7 @@ and is an FP if that GT was already taken by a higher-scoring prediction.
 A class with no GT and no prediction has AP 0; a class with predictions but no GT has AP NaN
 (``tp/0``), exactly as the script; both then enter the mean over the C-1 classes.
 """
+
 import logging
 from typing import Dict, Sequence, Tuple
 
@@ -90,8 +91,9 @@ def region_image_record(
             m = sub > 0
             gi = glut[sub[m]]
             pi = lut[pred_ids[box][m]]
-            inter = np.bincount(pi * (ids.size + 1) + gi, minlength=(P + 1) * (ids.size + 1)).reshape(
-                P + 1, ids.size + 1)[1:, 1:]
+            inter = np.bincount(
+                pi * (ids.size + 1) + gi, minlength=(P + 1) * (ids.size + 1)
+            ).reshape(P + 1, ids.size + 1)[1:, 1:]
             same = pcls[:, None] == gcls[None, :]
             pp, gg = np.nonzero((inter > 0) & same)
             if pp.size:

@@ -13,6 +13,7 @@ IoU, mIoU and frequency-weighted IoU from it. They differ only in *which classes
 ``gt_present``  only classes present in the GT                 Detectron2 ``SemSegEvaluator``
 =============== ============================================= =========================================
 """
+
 import logging
 from typing import Dict, Optional, Sequence
 
@@ -49,7 +50,9 @@ def confusion_matrix(
     gt = np.asarray(gt)
     pred = np.asarray(pred)
     if gt.shape != pred.shape:
-        raise ValueError(f"{name}: prediction size {pred.shape} differs from the GT size {gt.shape}")
+        raise ValueError(
+            f"{name}: prediction size {pred.shape} differs from the GT size {gt.shape}"
+        )
     check_prediction_range(pred, num_classes, name)
     gt = gt.ravel()
     pred = pred.ravel()

@@ -4,6 +4,7 @@ metrics.md §1.2–1.3: continuous (all-point) VOC AP, precision ``tp / max(tp +
 recall ``tp / npos``; detections are ordered with the *same numpy call* as the official
 scripts so that ties come out in the same order.
 """
+
 import numpy as np
 
 __all__ = ["DEFAULT_THRESHOLDS", "voc_ap", "pr_curve", "descending_order", "first_hits"]

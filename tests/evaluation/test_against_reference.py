@@ -1,5 +1,6 @@
 """The fast, streaming metrics equal a literal per-pair, per-detection implementation of the
 official algorithms (metrics.md §3.2, §4.2) on random scenes, number for number."""
+
 import numpy as np
 import pytest
 
@@ -16,7 +17,9 @@ def _scene(rng, H=24, W=20):
     gt = np.zeros((G, H, W), np.uint8)
     for g in range(G):
         y0, x0 = rng.integers(0, H - 6), rng.integers(0, W - 6)
-        gt[g, y0 : y0 + rng.integers(3, 12), x0 : x0 + rng.integers(3, 10)] = rng.integers(0, C, (1,))
+        gt[g, y0 : y0 + rng.integers(3, 12), x0 : x0 + rng.integers(3, 10)] = rng.integers(
+            0, C, (1,)
+        )
         gt[g, y0 : y0 + 3, x0 : x0 + 3] = rng.integers(1, C)
         if rng.random() < 0.3:
             gt[g, y0, x0 : x0 + 2] = 255
@@ -99,7 +102,10 @@ def _ref_apr(images, thresholds=DEFAULT_THRESHOLDS):
     for c in range(1, C):
         scores, tp, n_gt = [], [[] for _ in thresholds], 0
         for gid, gcls, pid, pcls, psc in images:
-            G = [gid == i for i in sorted(set(np.unique(gid)) & {i for i, k in gcls.items() if k == c})]
+            G = [
+                gid == i
+                for i in sorted(set(np.unique(gid)) & {i for i, k in gcls.items() if k == c})
+            ]
             lines = [k + 1 for k in range(len(pcls)) if pcls[k] == c]
             P = [pid == i for i in lines if (pid == i).any()]
             n_gt += len(G)
@@ -109,7 +115,9 @@ def _ref_apr(images, thresholds=DEFAULT_THRESHOLDS):
             # (we drop pixel-less lines instead of mis-pairing scores, see region.py).
             scores += [psc[i - 1] for i in lines if (pid == i).any()]
             for p in P:
-                best = max(((p & g).sum() / (p.sum() + g.sum() - (p & g).sum()) for g in G), default=-1)
+                best = max(
+                    ((p & g).sum() / (p.sum() + g.sum() - (p & g).sum()) for g in G), default=-1
+                )
                 for t, thr in enumerate(thresholds):
                     tp[t].append(best > thr)
         order = np.argsort(np.array(scores, float))[::-1]
@@ -132,8 +140,10 @@ def test_apr_equals_reference(seed):
         pid = np.where(rng.random((H, W)) < 0.8, gid, rng.integers(0, 9, (H, W)))
         pid = np.where(rng.random((H, W)) < 0.1, 0, pid)
         K = int(pid.max())
-        pcls = [gcls.get(k, int(rng.integers(1, C))) if rng.random() < 0.8 else int(rng.integers(1, C))
-                for k in range(1, K + 1)]
+        pcls = [
+            gcls.get(k, int(rng.integers(1, C))) if rng.random() < 0.8 else int(rng.integers(1, C))
+            for k in range(1, K + 1)
+        ]
         psc = list(rng.random(K))
         images.append((gid, gcls, pid, pcls, psc))
         lut = np.array([0] + [gcls[i] for i in range(1, 7)])

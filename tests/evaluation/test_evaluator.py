@@ -1,4 +1,5 @@
 """ParsingEvaluator: streaming == offline CLI, 2-process (gloo) == 1 process, bad input errors."""
+
 import importlib.util
 import json
 import os
@@ -45,11 +46,26 @@ def make_dataset(root, n=8, H=64, W=48):
             humans[p > 0] = k
         write_label_png(cat, gt["sem"])
         write_id_map(hum, humans)
-        anns = [{"bbox": [0, 0, W, H], "bbox_mode": 0, "category_id": 0,
-                 "parsing": {"file_name": cat, "human_ids_file_name": hum, "human_id": int(k)}}
-                for k in np.unique(humans) if k > 0]
-        records.append({"file_name": iid + ".jpg", "image_id": iid, "height": H, "width": W,
-                        "sem_seg_file_name": cat, "annotations": anns})
+        anns = [
+            {
+                "bbox": [0, 0, W, H],
+                "bbox_mode": 0,
+                "category_id": 0,
+                "parsing": {"file_name": cat, "human_ids_file_name": hum, "human_id": int(k)},
+            }
+            for k in np.unique(humans)
+            if k > 0
+        ]
+        records.append(
+            {
+                "file_name": iid + ".jpg",
+                "image_id": iid,
+                "height": H,
+                "width": W,
+                "sem_seg_file_name": cat,
+                "annotations": anns,
+            }
+        )
         inst = Instances((H, W))
         inst.scores = torch.tensor(pred["scores"], dtype=torch.float32).double().float()
         inst.pred_parsing = PersonParsing(pred["crops"], pred["offsets"], (H, W))
@@ -88,16 +104,43 @@ def data(tmp_path_factory):
 
 def test_results_layout(data):
     res = data[3]
-    for k in ("mIoU", "pixAcc", "meanAcc", "fwIoU", "IoU-hat", "APp50", "APp_vol", "PCP50", "APp@0.1"):
+    for k in (
+        "mIoU",
+        "pixAcc",
+        "meanAcc",
+        "fwIoU",
+        "IoU-hat",
+        "APp50",
+        "APp_vol",
+        "PCP50",
+        "APp@0.1",
+    ):
         assert k in res["parsing"], k
     assert set(res["region"]) >= {"APr50", "APr_vol", "APr@0.9"}
     assert 0 < res["parsing"]["mIoU"] <= 100 and 0 < res["parsing"]["APp50"] <= 100
 
 
 def _cli(root, fmt="instances", extra=()):
-    args = ["--gt", os.path.join(root, "gt"), "--gt-format", "cihp", "--pred", os.path.join(root, "pred"),
-            "--pred-format", fmt, "--num-classes", "20", "--label-space", "cihp", "--workers", "2",
-            "--quiet", "--out", os.path.join(root, f"res_{fmt}.json"), *extra]
+    args = [
+        "--gt",
+        os.path.join(root, "gt"),
+        "--gt-format",
+        "cihp",
+        "--pred",
+        os.path.join(root, "pred"),
+        "--pred-format",
+        fmt,
+        "--num-classes",
+        "20",
+        "--label-space",
+        "cihp",
+        "--workers",
+        "2",
+        "--quiet",
+        "--out",
+        os.path.join(root, f"res_{fmt}.json"),
+        *extra,
+    ]
     return cli.main(args)
 
 
@@ -127,10 +170,27 @@ def test_missing_prediction_counts_as_no_detection(data, tmp_path, caplog):
     dropped = sorted(idx)[0]
     del idx[dropped]
     pred = tmp_path / "pred"
-    os.symlink(os.path.join(root, "pred", "instances"), pred / "instances") if pred.mkdir() is None else None
+    (
+        os.symlink(os.path.join(root, "pred", "instances"), pred / "instances")
+        if pred.mkdir() is None
+        else None
+    )
     (pred / "instances.json").write_text(json.dumps(idx))
-    args = ["--gt", os.path.join(root, "gt"), "--gt-format", "cihp", "--pred", str(pred),
-            "--pred-format", "instances", "--num-classes", "20", "--workers", "1", "--quiet"]
+    args = [
+        "--gt",
+        os.path.join(root, "gt"),
+        "--gt-format",
+        "cihp",
+        "--pred",
+        str(pred),
+        "--pred-format",
+        "instances",
+        "--num-classes",
+        "20",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     with caplog.at_level("WARNING"):
         off = cli.main(args)
     assert "1 GT images have no prediction" in caplog.text and dropped in caplog.text
@@ -151,9 +211,24 @@ def test_bad_prediction_files(data, tmp_path):
     pred = tmp_path / "bad"
     (pred / "instances").mkdir(parents=True)
     (pred / "instances" / "broken.png").write_bytes(b"not a png")
-    (pred / "instances.json").write_text(json.dumps({"0000000": [{"parsing": "instances/broken.png", "score": 1}]}))
-    args = ["--gt", os.path.join(root, "gt"), "--gt-format", "cihp", "--pred", str(pred),
-            "--pred-format", "instances", "--num-classes", "20", "--workers", "1", "--quiet"]
+    (pred / "instances.json").write_text(
+        json.dumps({"0000000": [{"parsing": "instances/broken.png", "score": 1}]})
+    )
+    args = [
+        "--gt",
+        os.path.join(root, "gt"),
+        "--gt-format",
+        "cihp",
+        "--pred",
+        str(pred),
+        "--pred-format",
+        "instances",
+        "--num-classes",
+        "20",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     with pytest.raises(DataFormatError, match="broken.png"):
         cli.main(args)
     write_label_png(str(pred / "instances" / "broken.png"), np.full((64, 48), 25, np.uint8))
@@ -181,8 +256,13 @@ def test_semantic_only_dataset(data):
     outs = []
     for r, o in zip(records, outputs):
         i = o["instances"]
-        parts = paint_instances(i.pred_parsing.crops, i.pred_parsing.offsets, i.scores.numpy(),
-                                (r["height"], r["width"]), 0.3)[0]
+        parts = paint_instances(
+            i.pred_parsing.crops,
+            i.pred_parsing.offsets,
+            i.scores.numpy(),
+            (r["height"], r["width"]),
+            0.3,
+        )[0]
         outs.append({"parsing": torch.as_tensor(parts, dtype=torch.long)})
     sem = run_evaluator("hp_eval_test_sem", records, outs)
     assert "region" not in sem and "APp50" not in sem["parsing"]
@@ -193,7 +273,9 @@ def _dist_worker(rank, world, root, out):
     import torch.distributed as dist
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{root}/dist_init", world_size=world, rank=rank)
+    dist.init_process_group(
+        "gloo", init_method=f"file://{root}/dist_init", world_size=world, rank=rank
+    )
     records, outputs = make_dataset(os.path.join(root, "gt"))
     register("hp_eval_test_dist", records)
     res = run_evaluator("hp_eval_test_dist", records, outputs, shard=(rank, world))
@@ -211,7 +293,9 @@ def test_two_process_gloo_equals_single(tmp_path):
     root = str(tmp_path)
     out = os.path.join(root, "dist.pkl")
     # fork: the children reuse the imported torch/Detectron2 (spawn re-imports: ~10x slower here)
-    tmp_mp.start_processes(_dist_worker, args=(2, root, out), nprocs=2, join=True, start_method="fork")
+    tmp_mp.start_processes(
+        _dist_worker, args=(2, root, out), nprocs=2, join=True, start_method="fork"
+    )
     records, outputs = make_dataset(os.path.join(root, "gt1"))
     register("hp_eval_test_single", records)
     single = run_evaluator("hp_eval_test_single", records, outputs)
@@ -220,3 +304,18 @@ def test_two_process_gloo_equals_single(tmp_path):
     for task in single:
         for k, v in single[task].items():
             assert dist_res[task][k] == pytest.approx(v, abs=1e-12, nan_ok=True), (task, k)
+
+
+def test_build_from_config_overrides(data):
+    from detectron2.config import CfgNode as CN, get_cfg
+
+    from human_parsing.evaluation import build_parsing_evaluator
+
+    cfg = get_cfg()
+    cfg.TEST.PARSING_EVAL = CN({"AVERAGING": "gt_present", "EMPTY_IMAGES": "background"})
+    ev = build_parsing_evaluator(cfg, "hp_eval_test_cihp")
+    assert ev._opts.averaging == "gt_present" and ev._opts.empty_images == "background"
+    assert ev._opts.semseg_score_thresh == 0.3 and ev._opts.metrics == ("semantic", "app", "apr")
+    with pytest.raises(ValueError, match="evaluator_type"):
+        register("hp_eval_test_bad", [], "coco")
+        build_parsing_evaluator(None, "hp_eval_test_bad")

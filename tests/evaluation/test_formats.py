@@ -1,4 +1,5 @@
 """Readers of the open GT/prediction formats and the CLI's no-detection convention."""
+
 import importlib.util
 import json
 import os
@@ -16,7 +17,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def _cli():
     if "evaluate_parsing" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("evaluate_parsing", os.path.join(ROOT, "tools/evaluate_parsing.py"))
+        spec = importlib.util.spec_from_file_location(
+            "evaluate_parsing", os.path.join(ROOT, "tools/evaluate_parsing.py")
+        )
         mod = importlib.util.module_from_spec(spec)
         sys.modules["evaluate_parsing"] = mod
         spec.loader.exec_module(mod)
@@ -58,8 +61,21 @@ def test_semantic_cli_empty_image_conventions(tmp_path, caplog):
     write_label_png(str(gt / "a.png"), np.array([[0, 1], [1, 1]], np.uint8))
     write_label_png(str(gt / "b.png"), np.array([[2, 2], [0, 0]], np.uint8))
     write_label_png(str(pred / "a.png"), np.array([[0, 1], [1, 0]], np.uint8))  # b: no prediction
-    args = ["--gt", str(gt), "--gt-format", "semantic", "--pred", str(pred), "--pred-format",
-            "semantic", "--num-classes", "3", "--workers", "1", "--quiet"]
+    args = [
+        "--gt",
+        str(gt),
+        "--gt-format",
+        "semantic",
+        "--pred",
+        str(pred),
+        "--pred-format",
+        "semantic",
+        "--num-classes",
+        "3",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     with caplog.at_level("WARNING"):
         res = _cli().main(args)["parsing"]
     assert "1 GT images have no prediction" in caplog.text
@@ -86,8 +102,16 @@ def test_gt_label_outside_label_space_names_file(tmp_path):
 
 def test_cihp_submission_roundtrip(tmp_path):
     parts = np.array([[1, 1, 2, 0]], np.uint8)
-    formats.write_cihp_submission(str(tmp_path), "5", parts, np.array([[1, 1, 2, 0]]), [1, 2], [0.9, 0.25],
-                                  np.array([[1, 1, 1, 0]]), [0.9])
+    formats.write_cihp_submission(
+        str(tmp_path),
+        "5",
+        parts,
+        np.array([[1, 1, 2, 0]]),
+        [1, 2],
+        [0.9, 0.25],
+        np.array([[1, 1, 1, 0]]),
+        [0.9],
+    )
     p = formats.read_pred(str(tmp_path), "cihp_submission", "5", 3)
     assert p["sem"].tolist() == parts.tolist() and p["part_classes"].tolist() == [1, 2]
     assert p["part_scores"].tolist() == [0.9, 0.25] and p["scores"].tolist() == [0.9]

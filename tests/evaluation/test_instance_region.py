@@ -1,4 +1,5 @@
 """Hand-worked APp / PCP / APr / global-map examples, including the quirks of metrics.md."""
+
 import numpy as np
 import pytest
 
@@ -20,7 +21,9 @@ def _record(gt, preds, scores, C=3):
 
 def test_voc_ap_basic_and_no_detection():
     # rec [.5,.5,1], prec [1,.5,2/3]: envelope -> .5*1 + .5*2/3
-    assert voc_ap(np.array([0.5, 0.5, 1.0]), np.array([1, 0.5, 2 / 3])) == pytest.approx(0.833333, abs=1e-6)
+    assert voc_ap(np.array([0.5, 0.5, 1.0]), np.array([1, 0.5, 2 / 3])) == pytest.approx(
+        0.833333, abs=1e-6
+    )
     assert voc_ap(np.zeros(0), np.zeros(0)) == 0.0
 
 
@@ -30,9 +33,13 @@ def test_overlap_includes_background_and_nanmean():
     # d0 vs B: bg: |A0 ∩ B0| = 2, |B0| = 6, |A0| = 4 -> 2/8; cls 1: 0/4; cls 2: 0/2 -> mean 0.25/3
     # d1 = D3 vs B: bg 6/7, cls 1: 1/2, cls 2 absent from both (NaN, skipped) -> (6/7 + 1/2) / 2
     # d1 vs A: bg 3/8, cls 1: 0/3, cls 2: 0/2 -> 0.375 / 3 = 0.125
-    np.testing.assert_allclose(r["overlap"], [[1.0, 0.25 / 3], [0.125, (6 / 7 + 0.5) / 2]], atol=1e-12)
+    np.testing.assert_allclose(
+        r["overlap"], [[1.0, 0.25 / 3], [0.125, (6 / 7 + 0.5) / 2]], atol=1e-12
+    )
     # parts_ok at t = 0.1: d0 vs A: classes 1, 2 have IoU 1 -> 2; d1 vs B: class 1 IoU 1/2 -> 1
-    assert r["parts_ok"][0, 0, 0] == 2 and r["parts_ok"][1, 1, 0] == 1 and r["parts_ok"][1, 1, 4] == 0
+    assert (
+        r["parts_ok"][0, 0, 0] == 2 and r["parts_ok"][1, 1, 0] == 1 and r["parts_ok"][1, 1, 4] == 0
+    )
     assert r["parts_gt"].tolist() == [2, 1]
 
 
@@ -155,7 +162,9 @@ def test_paint_ascending_score_and_threshold():
     # p1 painted first at x = 1..2 -> [0, 2, 2, 0]; then p0 (higher score) on top at x = 0..2
     assert parts.tolist() == [[1, 1, 1, 0]]
     assert order.tolist() == [1, 0] and ids.tolist() == [[2, 2, 2, 0]]
-    parts, ids, order = paint_instances([p1, p0], np.array([[1, 0], [0, 0]]), [0.9, 0.5], (1, 4), 0.3)
+    parts, ids, order = paint_instances(
+        [p1, p0], np.array([[1, 0], [0, 0]]), [0.9, 0.5], (1, 4), 0.3
+    )
     assert parts.tolist() == [[1, 2, 2, 0]]  # now p1 (0.9) wins the overlap
     inst, cls, sc = part_instances(parts, ids, np.array([0.5, 0.9]), 3)
     # (person rank 1 = p0 @0.5, class 1) -> line 1; (rank 2 = p1 @0.9, class 2) -> line 2

@@ -1,9 +1,13 @@
 """Per-image core: which images count in the mIoU (the "no detection" rule)."""
+
 import numpy as np
 
 from human_parsing.evaluation.pipeline import ParsingEvalOptions, image_record
 
-GT = {"sem": np.array([[1, 1], [0, 0]], np.uint8), "persons": np.array([[[1, 1], [0, 0]]], np.uint8)}
+GT = {
+    "sem": np.array([[1, 1], [0, 0]], np.uint8),
+    "persons": np.array([[[1, 1], [0, 0]]], np.uint8),
+}
 NONE = {"crops": [], "offsets": np.zeros((0, 2), np.int64), "scores": np.zeros(0)}
 
 

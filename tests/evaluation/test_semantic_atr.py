@@ -1,4 +1,5 @@
 """Hand-worked semantic (mIoU family) and ATR metrics on a 5-pixel example."""
+
 import numpy as np
 import pytest
 
