@@ -67,10 +67,9 @@ def make_dataset(root, n=8, H=64, W=48):
             }
         )
         inst = Instances((H, W))
-        inst.scores = torch.tensor(pred["scores"], dtype=torch.float32).double().float()
+        inst.scores = torch.tensor(pred["scores"], dtype=torch.float32)  # as a model returns them
         inst.pred_parsing = PersonParsing(pred["crops"], pred["offsets"], (H, W))
         outputs.append({"instances": inst})
-    # The evaluator gets float32 scores from the model; use the same values on disk.
     return records, outputs
 
 
@@ -170,11 +169,8 @@ def test_missing_prediction_counts_as_no_detection(data, tmp_path, caplog):
     dropped = sorted(idx)[0]
     del idx[dropped]
     pred = tmp_path / "pred"
-    (
-        os.symlink(os.path.join(root, "pred", "instances"), pred / "instances")
-        if pred.mkdir() is None
-        else None
-    )
+    pred.mkdir()
+    os.symlink(os.path.join(root, "pred", "instances"), pred / "instances")
     (pred / "instances.json").write_text(json.dumps(idx))
     args = [
         "--gt",
