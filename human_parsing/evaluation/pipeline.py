@@ -14,7 +14,7 @@ from .atr import atr_metrics
 from .global_map import paint_instances, part_instances
 from .instance import SCORE_THRESH, app_image_record, evaluate_app, person_boxes
 from .region import evaluate_apr, region_image_record
-from .semantic import confusion_matrix, semantic_metrics
+from .semantic import check_prediction_range, confusion_matrix, semantic_metrics
 from .voc import DEFAULT_THRESHOLDS
 
 __all__ = [
@@ -84,6 +84,10 @@ def image_record(gt: dict, pred: Optional[dict], opts: ParsingEvalOptions, name:
     crops = pred.get("crops", [])
     offsets = pred.get("offsets", np.zeros((0, 2), np.int64))
     scores = np.asarray(pred.get("scores", np.zeros(0)), dtype=np.float64)
+    if len(scores) != len(crops):
+        raise ValueError(f"{name}: {len(crops)} person maps but {len(scores)} scores")
+    for c in crops:  # before painting: a label >= C would be misfiled, not caught later
+        check_prediction_range(np.asarray(c), C, name)
     painted = {}
 
     def paint(thresh):

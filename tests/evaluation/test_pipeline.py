@@ -26,3 +26,16 @@ def test_no_detection_skipped_or_background():
     # APp / APr records exist in every case: the GT person stays in npos / n_gt
     r = image_record(GT, None, skip, "x")
     assert r["app"]["overlap"].shape == (0, 1) and r["apr"]["n_gt"].tolist() == [0, 1]
+
+
+def test_person_label_outside_label_space_is_an_error():
+    import pytest
+
+    pred = {
+        "crops": [np.array([[1, 7]], np.uint8)],
+        "offsets": np.zeros((1, 2), np.int64),
+        "scores": np.ones(1),
+    }
+    opts = ParsingEvalOptions(num_classes=2, metrics=("apr",))
+    with pytest.raises(ValueError, match="image 3.*\\[7\\]"):
+        image_record(GT, pred, opts, "image 3")
