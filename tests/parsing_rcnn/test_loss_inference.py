@@ -136,3 +136,11 @@ def test_instance_scores():
     # ROI 0: fg pixels 0.9 and 0.7 → mean 0.8; ROI 1 has no foreground → 0
     s = parsing_instance_scores(box, probs, "box_x_parsing")
     assert torch.allclose(s, torch.tensor([0.8 * 0.8, 0.0]))
+
+
+def test_fast_channel_argmax_matches_argmax_with_ties():
+    from parsing_rcnn.inference import _argmax_channels
+
+    x = torch.randint(0, 3, (5, 7, 9)).float()  # many ties: the first maximum must win
+    assert torch.equal(_argmax_channels(x).long(), x.argmax(dim=0))
+    assert _argmax_channels(torch.zeros(4, 2, 2)).sum() == 0
