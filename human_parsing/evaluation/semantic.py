@@ -59,10 +59,13 @@ def confusion_matrix(
     valid = gt < num_classes
     if gt.dtype.kind == "i":
         valid &= gt >= 0
-    if valid.all():
-        idx = gt.astype(np.intp) * num_classes + pred
-    else:
-        idx = gt[valid].astype(np.intp) * num_classes + pred[valid]
+    if not valid.all():
+        gt, pred = gt[valid], pred[valid]
+    # gt*C+pred < C*C <= 65536 (labels are uint8): uint16 arithmetic, in place.
+    dt = np.uint16 if num_classes <= 256 else np.intp
+    idx = gt.astype(dt)
+    idx *= num_classes
+    np.add(idx, pred, out=idx, casting="unsafe")
     return np.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
