@@ -208,6 +208,26 @@ def test_skipped_labels_in_fixed_point_loop_faithful_vs_clean():
     assert np.all(clean.human_map[parsing > 0] == 1) and np.all(clean.human_map[parsing == 0] == 0)
 
 
+def test_first_valid_probe_decides_even_when_it_cannot_merge():
+    # H (rows 13..22 x cols 25..34) and A (rows 24..33 x cols 12..21) are humans of 100 px; A is
+    # region 1 (tie: found later), H region 2. W (col 23, rows 22..24) is region 3, P (26, 23)
+    # region 4. W merges into H through its first boundary pixel (22, 23), probe right. P's
+    # probes: up (24, 23) is in W, now labelled H: valid, but W is an *earlier* part, so no
+    # merge; the left probe (26, 21), in A, is never tried. The count then drops to 3 and label 4
+    # is never revisited: P stays a person. Clean revisits it and the same probe now hits H.
+    parsing = np.zeros((50, 50), np.uint8)
+    parsing[13:18, 25:35], parsing[18:23, 25:35] = 2, 5
+    parsing[24:29, 12:22], parsing[29:34, 12:22] = 2, 5
+    parsing[22:25, 23] = 13
+    parsing[26, 23] = 13
+    faithful = partition_instances(parsing, np.zeros((50, 50)))
+    np.testing.assert_array_equal(faithful.human_scores, [100.0, 103.0, 1.0])
+    assert faithful.human_map[23, 23] == 2 and faithful.human_map[26, 23] == 3
+    clean = partition_instances(parsing, np.zeros((50, 50)), mode="clean")
+    np.testing.assert_array_equal(clean.human_scores, [100.0, 104.0])
+    assert clean.human_map[26, 23] == 2
+
+
 def test_part_without_edge_pixels_nan_in_faithful_defined_in_clean():
     # One class everywhere, no edges: one region, a "part" with no neighbour, filling the image.
     # imgradient with replicated borders is 0 everywhere, so edge_score = 0/0.
@@ -248,6 +268,158 @@ def test_person_part_maps():
     assert len(maps) == 2 and all(m.dtype == np.uint8 for m in maps)
     assert maps[0][10, 10] == 2 and maps[0][20, 20] == 5 and maps[0][10, 30] == 0
     assert maps[1][20, 30] == 5 and (maps[1] > 0).sum() == 280
+
+
+# ---------------------------------------------------------------- literal MATLAB transcription
+# A loop-by-loop transcription of search.m / bfs.m / region_merge.m / generate_instance_*.m (0-based),
+# independent of the vectorised code: faithful mode must give the same maps on random inputs.
+
+
+def _matlab_search(parsing, edge, pad=10):
+    from scipy import ndimage
+    from skimage.morphology import thin
+
+    row, col = parsing.shape
+    e = ndimage.binary_dilation(edge >= 0.2, np.ones((3, 3)))
+    e = thin(ndimage.binary_erosion(e, np.ones((3, 3)), border_value=1)).astype(int)
+    maps = []
+    for axis in (0, 1):  # vertical scan (columns, rows), then horizontal (rows, columns)
+        m, n = np.zeros((row, col), int), 0
+        outer, inner = (col, row) if axis == 0 else (row, col)
+        for a in range(outer):
+            for b in range(inner):
+                r, c = (b, a) if axis == 0 else (a, b)
+                if e[r, c] == 1:
+                    if (row - r - 1 if axis == 0 else col - c - 1) < pad:
+                        if axis == 0:
+                            e[r + 1 :, c] = 1
+                        else:
+                            e[r, c + 1 :] = 1
+                    continue
+                if parsing[r, c] != 0:
+                    prev = (m[r - 1, c] if r > 0 else 0) if axis == 0 else (m[r, c - 1] if c > 0 else 0)
+                    if prev:
+                        m[r, c] = prev
+                    else:
+                        n += 1
+                        m[r, c] = n
+        maps.append(m)
+    mv, mh = maps
+    marked, regions = np.zeros((row, col), bool), []
+    for i in range(row):
+        for j in range(col):
+            if not marked[i, j] and mh[i, j] and mv[i, j]:
+                queue, reg = [(i, j)], []
+                while queue:
+                    x, y = queue.pop(0)
+                    if marked[x, y]:
+                        continue
+                    marked[x, y] = True
+                    reg.append((x, y))
+                    for a, b, m in ((x - 1, y, mv), (x + 1, y, mv), (x, y - 1, mh), (x, y + 1, mh)):
+                        if (
+                            0 <= a < row
+                            and 0 <= b < col
+                            and m[a, b]
+                            and m[a, b] == m[x, y]
+                            and not marked[a, b]
+                        ):
+                            queue.append((a, b))
+                regions.insert(sum(len(reg) < len(q) for q in regions), reg)
+    comb = np.zeros((row, col), int)
+    for k, reg in enumerate(regions):
+        for x, y in reg:
+            comb[x, y] = k + 1
+    num, refined = len(regions), _matlab_region_merge(comb, parsing, len(regions), pad)
+    while len(np.unique(refined)) - 1 != num:
+        num = len(np.unique(refined)) - 1
+        refined = _matlab_region_merge(refined, parsing, num, 0)
+    return refined
+
+
+def _matlab_region_merge(m, parsing, num, pad):
+    m, (row, col) = m.copy(), m.shape
+    humans, parts = [], []
+    for i in range(1, num + 1):
+        reg = m == i
+        if reg.any():
+            (humans if len(np.unique(parsing[reg])) > 1 and reg.sum() > 30 else parts).append((i, reg))
+    parts = [reg for _, reg in parts]
+    for i, pi in enumerate(parts):
+        pp = np.pad(pi, 1)
+        inner = pp[:-2, 1:-1] & pp[2:, 1:-1] & pp[1:-1, :-2] & pp[1:-1, 2:]
+        cs, rs = np.nonzero((pi & ~inner).T)
+        merged = False
+        for rr, cc in zip(rs, cs):
+            if merged:
+                break
+            for a, b in ((rr - 2, cc), (rr, cc - 2), (rr + 2, cc), (rr, cc + 2)):
+                if 0 <= a < row and 0 <= b < col and m[a, b] > 0 and m[a, b] != m[rr, cc]:
+                    cur = m[rr, cc]
+                    for p in range(i + 1, len(parts)):
+                        if parts[p][a, b]:
+                            merged, m[parts[p]], parts[p] = True, cur, pi | parts[p]
+                            break
+                    for lab, hi in humans:
+                        if hi[a, b]:
+                            merged, m[pi] = True, lab
+                            break
+                    break
+    if pad > 0:
+        for mm in (m, m.T):
+            n = mm.shape[1]
+            for r in range(mm.shape[0]):
+                if mm[r, n - pad - 1]:
+                    for c in range(n - pad - 2, n):
+                        mm[r, c] = mm[r, c] or mm[r, c - 1]
+                if mm[r, pad - 1]:
+                    for c in range(pad - 2, -1, -1):
+                        mm[r, c] = mm[r, c] or mm[r, c + 1]
+    return m
+
+
+def _random_people(rng, h, w):
+    """Overlapping two-class rectangles with noisy outline edges, plus stray fragments."""
+    from scipy import ndimage
+
+    parsing, inst = np.zeros((h, w), np.uint8), np.zeros((h, w), int)
+    for k in range(1, rng.integers(2, 5)):
+        r, c = rng.integers(-3, h - 5), rng.integers(-3, w - 5)
+        hh, ww = rng.integers(6, h // 1.5), rng.integers(4, w // 2)
+        parsing[max(r, 0) : r + hh, max(c, 0) : c + ww] = rng.choice([2, 13])
+        parsing[max(r + hh // 3, 0) : r + hh, max(c, 0) : c + ww] = rng.choice([5, 9, 14])
+        inst[max(r, 0) : r + hh, max(c, 0) : c + ww] = k
+    for _ in range(rng.integers(0, 6)):
+        r, c = rng.integers(0, h - 2), rng.integers(0, w - 2)
+        parsing[r : r + rng.integers(1, 4), c : c + rng.integers(1, 4)] = rng.integers(1, 20)
+    outline = np.zeros((h, w), bool)
+    for k in range(1, inst.max() + 1):
+        outline |= (inst == k) & ~ndimage.binary_erosion(inst == k)
+    edge = np.where(outline & (rng.random((h, w)) > 0.1), rng.uniform(0.3, 1, (h, w)), 0.0)
+    edge[rng.random((h, w)) > 0.98] = 0.6
+    return parsing, edge
+
+
+def test_faithful_equals_literal_matlab_transcription():
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        h, w = rng.integers(20, 48, 2)
+        parsing, edge = _random_people(rng, h, w)
+        refined = _matlab_search(parsing, edge)
+        expected = np.zeros((h, w), int)
+        for k, lab in enumerate(lab for lab in range(1, refined.max() + 1) if (refined == lab).any()):
+            expected[refined == lab] = k + 1
+        res = partition_instances(parsing, edge)
+        assert np.array_equal(res.human_map, expected)
+        pairs = [
+            (k, p)
+            for k in range(1, 20)
+            for p in range(1, expected.max() + 1)
+            if ((parsing == k) & (expected == p)).any()
+        ]
+        assert res.part_classes.tolist() == [k for k, _ in pairs]
+        for n, (k, p) in enumerate(pairs, start=1):
+            assert np.array_equal(res.part_instance_map == n, (parsing == k) & (expected == p))
 
 
 # ---------------------------------------------------------------- formats and CLI
