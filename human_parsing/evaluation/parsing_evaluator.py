@@ -53,9 +53,11 @@ class ParsingEvaluator(DatasetEvaluator):
 
     Reads per input the GT through ``human_parsing.data.io`` (``sem_seg_file_name``; per-person
     maps with ``load_person_parsing``) and per output ``instances`` (``scores``, ``pred_parsing``: a
-    ``PersonParsing``) and/or ``parsing`` (H, W) / ``sem_seg`` (C, H, W). With ``output_dir`` it
-    also writes the predictions in the open formats of :mod:`.formats` (``instances.json`` +
-    per-person PNGs, the CIHP submission layout) and ``parsing_results.json``.
+    ``PersonParsing``) and/or ``parsing`` (H, W) / ``sem_seg`` (C, H, W), and optionally
+    ``part_instances`` = ``{"ids": (H, W), "classes": (K,), "scores": (K,)}`` (PGN-style part
+    instances, pixel value k = entry k-1; otherwise they are painted from the people for APr).
+    With ``output_dir`` it also writes the predictions in the open formats of :mod:`.formats`
+    (``instances.json`` + per-person PNGs, the CIHP submission layout) and ``parsing_results.json``.
     """
 
     def __init__(
@@ -116,6 +118,13 @@ class ParsingEvaluator(DatasetEvaluator):
                 scores=inst.scores.detach().cpu().numpy(),
                 size=tuple(pp.image_size),
             )
+        if "part_instances" in out:  # optional, PGN style: ids (H, W), classes (K,), scores (K,)
+            pi = out["part_instances"]
+            pred.update(
+                part_ids=_np(pi["ids"]).astype(np.int64),
+                part_classes=_np(pi["classes"]).astype(np.int64),
+                part_scores=_np(pi["scores"]).astype(np.float64),
+            )
         if "parsing" in out:
             pred["sem"] = out["parsing"].detach().cpu().numpy()
         elif "sem_seg" in out:
@@ -136,18 +145,26 @@ class ParsingEvaluator(DatasetEvaluator):
                 self._write(str(inp["image_id"]), pred, hw)
 
     def _write(self, image_id: str, pred: dict, hw) -> None:
-        if "crops" not in pred:
-            return
         d, o = self._output_dir, self._opts
-        self._entries[image_id] = write_instances(
-            d, image_id, pred["crops"], pred["offsets"], pred["scores"], hw
-        )
-        crops, offsets, scores = pred["crops"], pred["offsets"], pred["scores"]
-        parts, ids, order = paint_instances(crops, offsets, scores, hw, o.semseg_score_thresh)
-        # Part instances from the people APr uses (painted from region_thresh, see pipeline.py).
-        rparts, rids, rorder = paint_instances(crops, offsets, scores, hw, region_thresh(o))
-        pids, cls, sc = part_instances(rparts, rids, scores[rorder], o.num_classes)
-        write_cihp_submission(d, image_id, parts, pids, cls, sc, ids, scores[order])
+        parts = pred.get("sem")
+        ids = human_scores = None
+        if "crops" in pred:
+            crops, offsets, scores = pred["crops"], pred["offsets"], pred["scores"]
+            self._entries[image_id] = write_instances(d, image_id, crops, offsets, scores, hw)
+            painted, ids, order = paint_instances(crops, offsets, scores, hw, o.semseg_score_thresh)
+            human_scores = scores[order]
+            parts = painted if parts is None else parts
+        if parts is None:
+            return
+        if "part_ids" in pred:
+            pids, cls, sc = pred["part_ids"], pred["part_classes"], pred["part_scores"]
+        elif "crops" in pred:  # the part instances APr uses (people from region_thresh)
+            rparts, rids, rorder = paint_instances(crops, offsets, scores, hw, region_thresh(o))
+            pids, cls, sc = part_instances(rparts, rids, scores[rorder], o.num_classes)
+        else:
+            pids, cls, sc = np.zeros(hw, np.int32), np.zeros(0, np.int64), np.zeros(0)
+        parts = np.asarray(parts).astype(np.uint8)
+        write_cihp_submission(d, image_id, parts, pids, cls, sc, ids, human_scores)
 
     def evaluate(self):
         hist, records, entries = self._hist, self._records, self._entries
@@ -187,6 +204,10 @@ class ParsingEvaluator(DatasetEvaluator):
             if entries:
                 write_text(os.path.join(self._output_dir, "instances.json"), json.dumps(entries))
         return res
+
+
+def _np(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
 def default_options(meta, **overrides) -> ParsingEvalOptions:

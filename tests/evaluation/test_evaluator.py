@@ -315,3 +315,31 @@ def test_build_from_config_overrides(data):
     with pytest.raises(ValueError, match="evaluator_type"):
         register("hp_eval_test_bad", [], "coco")
         build_parsing_evaluator(None, "hp_eval_test_bad")
+
+
+def test_part_instances_output_and_semantic_writing(data, tmp_path):
+    from human_parsing.evaluation.global_map import paint_instances, part_instances
+
+    _, records, outputs, res = data
+    outs = []
+    for r, o in zip(records, outputs):
+        i = o["instances"]
+        hw, s = (r["height"], r["width"]), i.scores.numpy().astype(np.float64)
+        parts, ids, order = paint_instances(
+            i.pred_parsing.crops, i.pred_parsing.offsets, s, hw, 0.001
+        )
+        pids, cls, sc = part_instances(parts, ids, s[order], 20)
+        outs.append(
+            dict(o, part_instances={"ids": torch.as_tensor(pids), "classes": cls, "scores": sc})
+        )
+    # the same part instances as the evaluator paints itself -> the same APr
+    got = run_evaluator("hp_eval_test_cihp", records, outs, str(tmp_path / "p"))
+    assert got["region"] == pytest.approx(res["region"], nan_ok=True)
+    assert os.path.isfile(tmp_path / "p" / "cihp_instance_part_maps" / "0000000.txt")
+    # a semantic-only model's maps are written in the submission layout
+    sem_outs = [
+        {"parsing": torch.zeros(r["height"], r["width"], dtype=torch.long)} for r in records
+    ]
+    register("hp_eval_test_sem2", records, "sem_seg_parsing")
+    run_evaluator("hp_eval_test_sem2", records, sem_outs, str(tmp_path / "s"))
+    assert os.path.isfile(tmp_path / "s" / "cihp_parsing_maps" / "0000003.png")
