@@ -61,7 +61,6 @@ def thin_edges(edge: np.ndarray) -> np.ndarray:
     flat = img.ravel()
     offs = np.array([1, -wp + 1, -wp, -wp - 1, -1, wp - 1, wp, wp + 1], dtype=np.int64)
     ring = np.concatenate([offs, [0]])
-    weights = (1 << np.arange(8)).astype(np.int64)
     # deleted[s]: pixels removed by sub-iteration s the last time it ran.
     deleted = [np.empty(0, np.int64), np.empty(0, np.int64)]
     first_pass = True
@@ -74,7 +73,8 @@ def thin_edges(edge: np.ndarray) -> np.ndarray:
                 touched = np.concatenate(deleted)
                 near = np.unique((touched[:, None] + ring[None, :]).ravel())
                 cand = near[flat[near] == 1]
-            code = (flat[cand[:, None] + offs[None, :]].astype(np.int64) * weights).sum(axis=1)
+            # Bit k of the code is neighbour x_(k+1): pack the 8 gathered 0/1 bytes little-endian.
+            code = np.packbits(flat[cand[:, None] + offs[None, :]], axis=1, bitorder="little")[:, 0]
             deleted[s] = cand[lut[code]]
             flat[deleted[s]] = 0
         first_pass = False

@@ -86,7 +86,7 @@ def group_segments(fg: np.ndarray, b1: np.ndarray, b2: np.ndarray) -> Tuple[np.n
         key = np.full(n_comp + 1, np.iinfo(np.int64).max)
         np.minimum.at(key, comp[1:], np.arange(1, n + 1))
     else:
-        regions = labels.astype(np.int64)
+        regions = labels
         n_comp = n
         key = np.arange(n_comp + 1)
     size = np.bincount(regions.ravel(), minlength=n_comp + 1)

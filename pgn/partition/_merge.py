@@ -63,7 +63,8 @@ def label_histogram(regions: np.ndarray, parsing: np.ndarray) -> np.ndarray:
     """
     n_vals = int(parsing.max(initial=0)) + 1
     n_labels = int(regions.max(initial=0)) + 1
-    key = regions.astype(np.int64) * n_vals + parsing
+    key = np.multiply(regions, n_vals, dtype=np.intp)  # bincount wants intp: no further copy
+    np.add(key, parsing, out=key)
     return np.bincount(key.ravel(), minlength=n_labels * n_vals).reshape(n_labels, n_vals)
 
 
@@ -201,13 +202,14 @@ def _num_labels_faithful(hist: np.ndarray) -> int:
     return int((hist.sum(axis=1) > 0).sum()) - 1
 
 
-def _compact(regions: np.ndarray) -> tuple:
-    """Relabel the present labels 1..K keeping their order; returns (map, K)."""
-    present = np.bincount(regions.ravel()) > 0
+def _compact(regions: np.ndarray, hist: np.ndarray) -> tuple:
+    """Relabel the present labels 1..K keeping their order; returns (map, its histogram, K)."""
+    present = hist.sum(axis=1) > 0
     present[0] = False
+    k = int(present.sum())
     lut = np.zeros(present.size, dtype=np.int32)
-    lut[present] = np.arange(1, int(present.sum()) + 1, dtype=np.int32)
-    return lut[regions], int(present.sum())
+    lut[present] = np.arange(1, k + 1, dtype=np.int32)
+    return lut[regions], np.concatenate([hist[:1], hist[present]]), k
 
 
 def merge_to_fixed_point(
@@ -230,15 +232,15 @@ def merge_to_fixed_point(
     """
     kw = dict(min_human_area=min_human_area, min_human_labels=min_human_labels, probe_dist=probe_dist)
     out = region_merge(regions, parsing, num_regions, border_pad=border_pad, **kw)
+    if not faithful:
+        out[parsing == 0] = 0
     n_prev = num_regions
     for _ in range(max_iter):
+        hist = label_histogram(out, parsing)
         if faithful:
-            hist = label_histogram(out, parsing)
             count = _num_labels_faithful(hist)
         else:
-            out[parsing == 0] = 0
-            out, count = _compact(out)
-            hist = label_histogram(out, parsing)
+            out, hist, count = _compact(out, hist)
         if count == n_prev:
             return out
         n_prev = count

@@ -47,24 +47,24 @@ def part_instances(
     humans = np.minimum(human_map, 255) if faithful else human_map
     n_h = int(humans.max(initial=0)) + 1
     sel = (parsing >= 1) & (parsing <= num_part_classes) & (humans > 0)
-    key_img = np.where(sel, parsing.astype(np.int64) * n_h + humans, 0)
-    key = key_img[sel]
+    idx = np.flatnonzero(sel)  # only the pixels of part instances are touched from here on
+    key = parsing.ravel()[idx].astype(np.intp) * n_h + humans.ravel()[idx]
     n_keys = (num_part_classes + 1) * n_h
     area = np.bincount(key, minlength=n_keys)
     present = np.flatnonzero(area)
     lut = np.zeros(n_keys, dtype=np.int32)
     lut[present] = np.arange(1, present.size + 1, dtype=np.int32)
-    inst_map = lut[key_img]
+    inst_map = np.zeros(parsing.shape, dtype=np.int32)
+    inst_map.ravel()[idx] = lut[key]
     classes = present // n_h
 
-    edge = label_gradient_edges(parsing).astype(np.float64) + edge_prob
-    edge_sel = edge[sel]
+    edge_sel = label_gradient_edges(parsing).ravel()[idx] + np.asarray(edge_prob, np.float64).ravel()[idx]
     edge_sum = np.bincount(key, weights=edge_sel, minlength=n_keys)[present]
     edge_cnt = np.bincount(key, weights=(edge_sel > 0), minlength=n_keys)[present]
     if parsing_score is None:
         score_sum = area[present].astype(np.float64)
     else:
-        score_sum = np.bincount(key, weights=parsing_score[sel], minlength=n_keys)[present]
+        score_sum = np.bincount(key, weights=np.ravel(parsing_score)[idx], minlength=n_keys)[present]
     n = area[present]
     with np.errstate(invalid="ignore", divide="ignore"):
         edge_score = edge_sum / edge_cnt
