@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Optional
 
 import numpy as np
-from detectron2.data import MetadataCatalog
+from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.utils import comm
 
@@ -80,6 +80,7 @@ class ParsingEvaluator(DatasetEvaluator):
             )
         self._name, self._opts = dataset_name, options
         self._output_dir, self._distributed = output_dir, distributed
+        self._catalog = None  # image_id -> dataset record, built on first need
         self.reset()
 
     def reset(self):
@@ -87,9 +88,24 @@ class ParsingEvaluator(DatasetEvaluator):
         self._hist = np.zeros((C, C), dtype=np.int64)
         self._records, self._entries = [], {}
 
+    def _gt_record(self, inp: dict) -> dict:
+        """The dataset record with the GT of ``inp``: ``inp`` itself if it still carries the GT
+        fields, else the ``DatasetCatalog`` record of its ``image_id`` (test-time mappers drop
+        ``annotations``; Detectron2's own evaluators also read the GT from the catalog)."""
+        need_people = bool(set(self._opts.metrics) & {"app", "apr"})
+        if "sem_seg_file_name" in inp and ("annotations" in inp or not need_people):
+            return inp
+        if self._catalog is None:
+            self._catalog = {r["image_id"]: r for r in DatasetCatalog.get(self._name)}
+        rec = self._catalog.get(inp["image_id"])
+        if rec is None:
+            raise KeyError(f"image_id {inp['image_id']!r} is not in dataset {self._name}")
+        return rec
+
     def _load_gt(self, inp: dict) -> dict:
         from human_parsing.data.io import check_label_values, load_person_parsing, read_label_map
 
+        inp = self._gt_record(inp)
         C, gt = self._opts.num_classes, {}
         if set(self._opts.metrics) & {"semantic", "atr"} and inp.get("sem_seg_file_name"):
             gt["sem"] = read_label_map(inp["sem_seg_file_name"])

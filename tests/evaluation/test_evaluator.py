@@ -343,3 +343,15 @@ def test_part_instances_output_and_semantic_writing(data, tmp_path):
     register("hp_eval_test_sem2", records, "sem_seg_parsing")
     run_evaluator("hp_eval_test_sem2", records, sem_outs, str(tmp_path / "s"))
     assert os.path.isfile(tmp_path / "s" / "cihp_parsing_maps" / "0000003.png")
+
+
+def test_gt_from_catalog_when_mapper_dropped_it(data):
+    # Test-time mappers drop "annotations" (and Detectron2's drop "sem_seg_file_name").
+    _, records, outputs, res = data
+    stripped = [
+        {k: v for k, v in r.items() if k not in ("annotations", "sem_seg_file_name")}
+        for r in records
+    ]
+    got = run_evaluator("hp_eval_test_cihp", stripped, outputs)
+    assert got["parsing"] == pytest.approx(res["parsing"], nan_ok=True)
+    assert got["region"] == pytest.approx(res["region"], nan_ok=True)
