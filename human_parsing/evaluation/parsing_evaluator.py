@@ -67,7 +67,15 @@ class ParsingEvaluator(DatasetEvaluator):
         *,
         output_dir: Optional[str] = None,
         distributed: bool = True,
+        write_predictions: bool = True,
     ):
+        """
+        Args:
+            options: the conventions; default from the dataset metadata (:func:`default_options`).
+            output_dir: where ``parsing_results.json`` (and the predictions) are written.
+            write_predictions: with ``output_dir``, also write the predictions (one PNG per
+                person: costly with many low-score detections).
+        """
         meta = MetadataCatalog.get(dataset_name)
         names = tuple(meta.stuff_classes)
         if options is None:
@@ -80,6 +88,7 @@ class ParsingEvaluator(DatasetEvaluator):
             )
         self._name, self._opts = dataset_name, options
         self._output_dir, self._distributed = output_dir, distributed
+        self._write_predictions = write_predictions
         self._catalog = None  # image_id -> dataset record, built on first need
         self.reset()
 
@@ -157,7 +166,7 @@ class ParsingEvaluator(DatasetEvaluator):
             if hist is not None:
                 self._hist += hist
             self._records.append((inp["image_id"], rec))
-            if self._output_dir:
+            if self._output_dir and self._write_predictions:
                 self._write(str(inp["image_id"]), pred, hw)
 
     def _write(self, image_id: str, pred: dict, hw) -> None:
@@ -266,11 +275,12 @@ def build_parsing_evaluator(
 
     Conventions come from the metadata and, if the config has a ``TEST.PARSING_EVAL`` node, from
     its keys (``AVERAGING``, ``EMPTY_IMAGES``, ``APR_MATCHING``, ``SCORE_THRESH``,
-    ``SEMSEG_SCORE_THRESH``, ``REGION_SCORE_THRESH``, ``COUNT_EMPTY_GT``).
+    ``SEMSEG_SCORE_THRESH``, ``REGION_SCORE_THRESH``, ``COUNT_EMPTY_GT``, and
+    ``WRITE_PREDICTIONS``, default True).
     """
     node = cfg.TEST.get("PARSING_EVAL", None) if cfg is not None else None
-    overrides = {
-        opt: node[key] for key, opt in _CFG_KEYS.items() if node is not None and key in node
-    }
+    node = node if node is not None else {}
+    overrides = {opt: node[key] for key, opt in _CFG_KEYS.items() if key in node}
     opts = default_options(MetadataCatalog.get(dataset_name), **overrides)
-    return ParsingEvaluator(dataset_name, opts, output_dir=output_dir)
+    write = bool(node.get("WRITE_PREDICTIONS", True))
+    return ParsingEvaluator(dataset_name, opts, output_dir=output_dir, write_predictions=write)

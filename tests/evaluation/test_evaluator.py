@@ -308,9 +308,12 @@ def test_build_from_config_overrides(data):
     from human_parsing.evaluation import build_parsing_evaluator
 
     cfg = get_cfg()
-    cfg.TEST.PARSING_EVAL = CN({"AVERAGING": "gt_present", "EMPTY_IMAGES": "background"})
+    cfg.TEST.PARSING_EVAL = CN(
+        {"AVERAGING": "gt_present", "EMPTY_IMAGES": "background", "WRITE_PREDICTIONS": False}
+    )
     ev = build_parsing_evaluator(cfg, "hp_eval_test_cihp")
     assert ev._opts.averaging == "gt_present" and ev._opts.empty_images == "background"
+    assert not ev._write_predictions
     assert ev._opts.semseg_score_thresh == 0.3 and ev._opts.metrics == ("semantic", "app", "apr")
     with pytest.raises(ValueError, match="evaluator_type"):
         register("hp_eval_test_bad", [], "coco")
