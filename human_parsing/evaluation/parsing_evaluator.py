@@ -132,7 +132,7 @@ class ParsingEvaluator(DatasetEvaluator):
         return gt
 
     @staticmethod
-    def _pred(out: dict, hw) -> dict:
+    def _pred(out: dict) -> dict:
         pred = {}
         if "instances" in out and out["instances"].has("pred_parsing"):
             inst = out["instances"]
@@ -159,7 +159,7 @@ class ParsingEvaluator(DatasetEvaluator):
     def process(self, inputs, outputs):
         for inp, out in zip(inputs, outputs):
             hw = (inp["height"], inp["width"])
-            pred = self._pred(out, hw)
+            pred = self._pred(out)
             name = f"prediction for image {inp['image_id']} ({inp.get('file_name', '')})"
             rec = image_record(self._load_gt(inp), pred, self._opts, name)
             hist = rec.pop("hist")
