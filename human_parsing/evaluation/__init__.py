@@ -5,6 +5,7 @@
 * :mod:`.region` — APr@t, APr50, APr_vol (PGN / CIHP part instances).
 * :mod:`.atr` — ATR accuracy, foreground accuracy, precision, recall, F-1.
 * :mod:`.global_map` — global part map and part instances painted from per-person predictions.
+* :mod:`.pipeline` — the per-image core and final summary (numpy only) shared by all entry points.
 * :mod:`.parsing_evaluator` — the streaming, distributed Detectron2 ``ParsingEvaluator``.
 * :mod:`.formats` — open prediction / GT formats used by ``tools/evaluate_parsing.py``.
 """
@@ -12,11 +13,15 @@
 from .atr import atr_metrics
 from .global_map import paint_instances, part_instances, semseg_score_thresh_for
 from .instance import app_image_record, crops_from_full, evaluate_app
+from .pipeline import ParsingEvalOptions, image_record, summarize
 from .region import evaluate_apr, region_image_record
 from .semantic import confusion_matrix, semantic_metrics
 from .voc import DEFAULT_THRESHOLDS, voc_ap
 
 __all__ = [
+    "ParsingEvalOptions",
+    "image_record",
+    "summarize",
     "DEFAULT_THRESHOLDS",
     "app_image_record",
     "atr_metrics",
