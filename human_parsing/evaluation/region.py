@@ -11,7 +11,7 @@ A class with no GT and no prediction has AP 0; a class with predictions but no G
 """
 
 import logging
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Sequence
 
 import numpy as np
 

@@ -2,7 +2,6 @@
 perfect predictions score 100 where they must, and the streaming evaluator equals the CLI."""
 
 import os
-import sys
 
 import numpy as np
 import pytest
