@@ -7,7 +7,11 @@ best GT (first maximum) and is an FP if that GT is already taken. ``npos`` count
 
 Streaming: :func:`app_image_record` reduces one image to a few small arrays (overlap matrix
 (D, G), correctly-parsed part counts (D, G, T), GT part counts, scores); :func:`evaluate_app`
-does the global sort and matching over the records of the whole set.
+does the global sort and matching over the records of the whole set. All (D x G x C) class IoUs
+come from counts: per GT person its class areas (one bincount over its box); per detection the
+class histogram of its crop, and, only for the people whose box meets the crop, the counts of
+GT-equal and GT-background pixels under the crop's part pixels. Background IoU follows in closed
+form (everything outside a crop is predicted background), so no full-image map is ever built.
 """
 
 import logging
