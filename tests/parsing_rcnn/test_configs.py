@@ -28,7 +28,7 @@ def test_all_configs_found():
         assert must in names
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=[os.path.basename(p) for p in CONFIGS])
+@pytest.mark.parametrize("path", CONFIGS, ids=[os.path.relpath(p, REPO) for p in CONFIGS])
 def test_config_builds_its_architecture(path):
     cfg, model = _build(path)
     h = cfg.MODEL.ROI_PARSING_HEAD

@@ -110,3 +110,9 @@ def test_inference_without_detections(model):
         model.roi_heads.box_predictor.test_score_thresh = 0.05
     assert len(out[0]["instances"]) == 0 and len(out[0]["instances"].pred_parsing) == 0
     assert torch.equal(out[0]["parsing"], torch.zeros(128, 160, dtype=torch.int64))
+
+
+def test_parsing_pooler_with_zero_rois(model):
+    feats = [torch.randn(2, 64, 32, 40)]
+    out = model.roi_heads.parsing_pooler(feats, [Boxes(torch.zeros(0, 4)), Boxes(torch.zeros(0, 4))])
+    assert out.shape == (0, 64, 16, 16)
