@@ -50,3 +50,23 @@ def add_human_parsing_config(cfg: CN) -> None:
     _C.INPUT.PARSING.HEATMAPS_ON = False
     _C.INPUT.PARSING.HEATMAP_STRIDE = 4
     _C.INPUT.PARSING.HEATMAP_SIGMA = 7.0
+
+    # ---- evaluation (human_parsing/evaluation/parsing_evaluator.py, metrics.md)
+    _C.TEST.PARSING_EVAL = CN()
+    # Semantic class averaging: "official" (nanmean), "all_classes" (CorrPM/LIP), "gt_present".
+    _C.TEST.PARSING_EVAL.AVERAGING = "official"
+    # Images with no detection in mIoU: "skip" (official scripts) or "background".
+    _C.TEST.PARSING_EVAL.EMPTY_IMAGES = "skip"
+    # APr matching: "official" (PGN's many-to-one) or "one_to_one".
+    _C.TEST.PARSING_EVAL.APR_MATCHING = "official"
+    # APp/PCP: detections scored below this are ignored (Parsing R-CNN's 0.001).
+    _C.TEST.PARSING_EVAL.SCORE_THRESH = 0.001
+    # Global map from instances: people below this are not painted; < 0 = the dataset's default
+    # (metadata semseg_score_thresh: 0.3 CIHP-like, 0.05 MHP v2).
+    _C.TEST.PARSING_EVAL.SEMSEG_SCORE_THRESH = -1.0
+    # APr part instances of top-down models are painted from this score; < 0 = SCORE_THRESH.
+    _C.TEST.PARSING_EVAL.REGION_SCORE_THRESH = -1.0
+    # APp recall denominator counts GT people whose part map is empty (Parsing R-CNN: True).
+    _C.TEST.PARSING_EVAL.COUNT_EMPTY_GT = True
+    # Also write every prediction in the open formats under the evaluator's output folder.
+    _C.TEST.PARSING_EVAL.WRITE_PREDICTIONS = False

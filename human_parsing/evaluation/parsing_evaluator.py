@@ -276,11 +276,14 @@ def build_parsing_evaluator(
     Conventions come from the metadata and, if the config has a ``TEST.PARSING_EVAL`` node, from
     its keys (``AVERAGING``, ``EMPTY_IMAGES``, ``APR_MATCHING``, ``SCORE_THRESH``,
     ``SEMSEG_SCORE_THRESH``, ``REGION_SCORE_THRESH``, ``COUNT_EMPTY_GT``, and
-    ``WRITE_PREDICTIONS``, default True).
+    ``WRITE_PREDICTIONS``; see ``human_parsing/config.py`` for their meaning).
     """
     node = cfg.TEST.get("PARSING_EVAL", None) if cfg is not None else None
     node = node if node is not None else {}
     overrides = {opt: node[key] for key, opt in _CFG_KEYS.items() if key in node}
+    for key in ("semseg_score_thresh", "region_score_thresh"):  # < 0 means "dataset default"
+        if key in overrides and overrides[key] < 0:
+            del overrides[key]
     opts = default_options(MetadataCatalog.get(dataset_name), **overrides)
-    write = bool(node.get("WRITE_PREDICTIONS", True))
+    write = bool(node.get("WRITE_PREDICTIONS", True))  # no config: an output_dir asks for files
     return ParsingEvaluator(dataset_name, opts, output_dir=output_dir, write_predictions=write)
