@@ -71,7 +71,8 @@ def add_parsing_rcnn_config(cfg: CN) -> None:
     _C.MODEL.ROI_PARSING_HEAD.GCE.NUM_CONVS_AFTER = 4
 
     _C.MODEL.ROI_PARSING_HEAD.TEST = CN()
-    # Instances below this score are not parsed-evaluated (kept for APp; official PRCNN.SCORE_THRESH).
+    # Instances whose (re-scored, see SCORE_TYPE) score is below this are dropped from the
+    # output (official PRCNN.SCORE_THRESH, applied before APp).
     _C.MODEL.ROI_PARSING_HEAD.TEST.SCORE_THRESH = 0.001
     # Instances below this score are left out of the global part map (0.3 CIHP, 0.05 MHP v2).
     _C.MODEL.ROI_PARSING_HEAD.TEST.SEMSEG_SCORE_THRESH = 0.3
