@@ -5,6 +5,7 @@ mapper named by ``INPUT.MAPPER_NAME``, evaluation uses the parsing evaluators ch
 dataset's ``evaluator_type``, and DistributedDataParallel also works for CPU models (gloo), where
 PyTorch rejects ``device_ids``.
 """
+import json
 import logging
 import os
 import weakref
@@ -46,6 +47,13 @@ def create_ddp_model(model, **kwargs):
     on_cuda = next(model.parameters()).is_cuda
     kwargs.setdefault("device_ids", [comm.get_local_rank()] if on_cuda else None)
     return DistributedDataParallel(model, **kwargs)
+
+
+def _write_results(cfg, results, filename):
+    if comm.is_main_process() and cfg.OUTPUT_DIR:
+        os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
+        with open(os.path.join(cfg.OUTPUT_DIR, filename), "w") as f:
+            json.dump(results, f, indent=1, default=float)
 
 
 class ParsingTrainer(DefaultTrainer):
@@ -94,6 +102,13 @@ class ParsingTrainer(DefaultTrainer):
         return DatasetEvaluators([build_parsing_evaluator(cfg, dataset_name, output_folder)])
 
     @classmethod
+    def test(cls, cfg, model, evaluators=None):
+        """Detectron2's evaluation loop; the results also go to ``OUTPUT_DIR/eval_results.json``."""
+        results = super().test(cfg, model, evaluators)
+        _write_results(cfg, results, "eval_results.json")
+        return results
+
+    @classmethod
     def test_with_TTA(cls, cfg, model):
         """Evaluate ``model`` wrapped in its method's test-time augmentation."""
         logger.info("Running inference with test-time augmentation ...")
@@ -102,5 +117,7 @@ class ParsingTrainer(DefaultTrainer):
             cls.build_evaluator(cfg, name, os.path.join(cfg.OUTPUT_DIR, "inference_TTA", name))
             for name in cfg.DATASETS.TEST
         ]
-        res = cls.test(cfg, model, evaluators)
-        return {k + "_TTA": v for k, v in res.items()}
+        res = super().test(cfg, model, evaluators)
+        res = {k + "_TTA": v for k, v in res.items()}
+        _write_results(cfg, res, "eval_results_TTA.json")
+        return res
