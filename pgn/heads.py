@@ -48,7 +48,9 @@ class _Stack(nn.Module):
     def __init__(self, cin, dim, out_dim, num_outputs, *, ppm_kwargs, use_ppm, norm, dropout):
         super().__init__()
         self.conv = _conv(cin, dim, 3, norm)
-        self.ppm = PyramidPooling(dim, **ppm_kwargs, norm=norm) if use_ppm else None
+        # the pooled paths stay without norm (as the official code): a 1×1 bin gives BN one value
+        # per image and GN one value per group
+        self.ppm = PyramidPooling(dim, **ppm_kwargs) if use_ppm else None
         self.pp_conv = _conv(self.ppm.out_channels if use_ppm else dim, out_dim, 3, norm)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.predictor = nn.Conv2d(out_dim, num_outputs, 3, padding=1)
