@@ -37,6 +37,7 @@ from PIL import Image
 from pycocotools import mask as mask_util
 
 from human_parsing.data.io import (
+    read_png_array,
     DataFormatError,
     atomic_path,
     read_label_map,
@@ -77,17 +78,6 @@ def _write_ids_png(path: str, ids: np.ndarray) -> None:
         img = Image.fromarray(ids.astype(np.uint16), mode="I;16")
     with atomic_path(path) as tmp:
         img.save(tmp, format="PNG")
-
-
-def _read_png(path: str) -> np.ndarray:
-    if not os.path.isfile(path):
-        raise DataFormatError(f"{path}: file not found")
-    try:
-        img = Image.open(path)
-        img.load()
-    except Exception as e:  # PIL raises several types for corrupt files
-        raise DataFormatError(f"{path}: unreadable image ({e})") from e
-    return np.asarray(img)
 
 
 def _person_json(result: ParsingResult, i: int) -> dict:
@@ -217,7 +207,7 @@ def read_result_json(path: str) -> ParsingResult:
         raise DataFormatError(f"{parsing_path}: size {parsing.shape} differs from {hw} in {path}")
     edges = None
     if doc["files"].get("edges"):
-        edges = _read_png(os.path.join(d, doc["files"]["edges"])).astype(np.float32) / 255.0
+        edges = read_png_array(os.path.join(d, doc["files"]["edges"])).astype(np.float32) / 255.0
     crops, offsets, boxes, scores = [], [], [], []
     for p in doc["people"]:
         full = np.zeros(hw, dtype=np.uint8)

@@ -17,6 +17,7 @@ from .label_spaces import IGNORE_LABEL
 __all__ = [
     "DataFormatError",
     "read_image",
+    "read_png_array",
     "read_label_map",
     "check_label_values",
     "load_person_parsing",
@@ -44,6 +45,11 @@ def _open(path: str) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise DataFormatError(f"{path}: unreadable or truncated image ({e})") from e
     return img
+
+
+def read_png_array(path: str) -> np.ndarray:
+    """Read an image's raw pixel array as stored (8/16-bit ids, palette indices kept)."""
+    return np.asarray(_open(path))
 
 
 def read_image(path: str, format: str = "BGR") -> np.ndarray:

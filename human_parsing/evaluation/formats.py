@@ -28,7 +28,13 @@ from typing import Dict, List, Optional
 import numpy as np
 from PIL import Image
 
-from human_parsing.data.io import DataFormatError, atomic_path, check_label_values, read_label_map
+from human_parsing.data.io import (
+    DataFormatError,
+    atomic_path,
+    check_label_values,
+    read_label_map,
+    read_png_array,
+)
 
 __all__ = [
     "GT_FORMATS",
@@ -65,14 +71,7 @@ def list_gt_images(gt_dir: str, fmt: str) -> List[str]:
 
 def read_id_map(path: str) -> np.ndarray:
     """Read an instance-id PNG (8- or 16-bit, palette indices kept) as (H, W) int32."""
-    if not os.path.isfile(path):
-        raise DataFormatError(f"{path}: file not found")
-    try:
-        img = Image.open(path)
-        img.load()
-    except Exception as e:  # PIL raises several types for corrupt files
-        raise DataFormatError(f"{path}: unreadable image ({e})") from e
-    arr = np.asarray(img)
+    arr = read_png_array(path)
     if arr.ndim == 3:
         arr = arr[:, :, 0]
     return arr.astype(np.int32)
