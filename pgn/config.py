@@ -5,11 +5,19 @@ __all__ = ["add_pgn_config"]
 
 
 def add_pgn_config(cfg: CN) -> None:
-    """Add ``MODEL.PGN`` and ``TEST.PGN`` (and the backbone's ``RESNETS.RES4_DILATION``) to ``cfg``."""
+    """Add ``MODEL.PGN`` and ``TEST.PGN`` to ``cfg``, plus ``MODEL.RESNETS.RES4_DILATION`` and
+    ``SOLVER.POLY_LR_*`` when absent (same names and meaning as Detectron2's DeepLab project)."""
     _C = cfg
     # Dilation of res4's 3×3 convs (DeepLab project key; 2 with RES5_DILATION 4 gives output stride 8).
     if "RES4_DILATION" not in _C.MODEL.RESNETS:
         _C.MODEL.RESNETS.RES4_DILATION = 1
+
+    # Poly learning-rate decay of the official schedule, under the DeepLab project's key names so
+    # that detectron2.projects.deeplab.build_lr_scheduler ("WarmupPolyLR") reads them.
+    if "POLY_LR_POWER" not in _C.SOLVER:
+        _C.SOLVER.POLY_LR_POWER = 0.9
+    if "POLY_LR_CONSTANT_ENDING" not in _C.SOLVER:
+        _C.SOLVER.POLY_LR_CONSTANT_ENDING = 0.0
 
     _C.MODEL.PGN = CN()
     _C.MODEL.PGN.NUM_CLASSES = 20
