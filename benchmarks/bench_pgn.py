@@ -9,6 +9,7 @@ table. Random-init outputs make the partition time unrepresentative; pass traine
 
     OMP_NUM_THREADS=2 python benchmarks/bench_pgn.py [--size 512] [--iters 2] [--mode faithful]
 """
+
 import argparse
 import json
 import os
@@ -92,21 +93,40 @@ def main():
         return
     rows = []
     for k, config in enumerate(args.configs):
-        cmd = [sys.executable, os.path.abspath(__file__), "--single", "--configs", config, "--size", str(args.size),
-               "--iters", str(args.iters), "--mode", args.mode, "--weights", args.weights if k == 0 else ""]
+        cmd = [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--single",
+            "--configs",
+            config,
+            "--size",
+            str(args.size),
+            "--iters",
+            str(args.iters),
+            "--mode",
+            args.mode,
+            "--weights",
+            args.weights if k == 0 else "",
+        ]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             sys.stderr.write(res.stderr)
             raise SystemExit(f"benchmark of {config} failed")
         rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
     threads = os.environ.get("OMP_NUM_THREADS", "default")
-    print(f"\nPGN inference, one {args.size}×{args.size} image, CPU, OMP_NUM_THREADS={threads}, "
-          f"partition mode {args.mode}, median of {args.iters} runs after 1 warm-up\n")
-    print("| config | params (M) | network (s) | partition + outputs (s) | total (s) | people | peak RSS (MB) |")
+    print(
+        f"\nPGN inference, one {args.size}×{args.size} image, CPU, OMP_NUM_THREADS={threads}, "
+        f"partition mode {args.mode}, median of {args.iters} runs after 1 warm-up\n"
+    )
+    print(
+        "| config | params (M) | network (s) | partition + outputs (s) | total (s) | people | peak RSS (MB) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['config']} | {r['params_M']:.1f} | {r['net_s']:.2f} | {r['post_s']:.3f} | "
-              f"{r['net_s'] + r['post_s']:.2f} | {r['people']} | {r['peak_rss_MB']:.0f} |")
+        print(
+            f"| {r['config']} | {r['params_M']:.1f} | {r['net_s']:.2f} | {r['post_s']:.3f} | "
+            f"{r['net_s'] + r['post_s']:.2f} | {r['people']} | {r['peak_rss_MB']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

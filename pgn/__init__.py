@@ -4,6 +4,7 @@ Importing this package registers (side effects, on purpose): the ``build_pgn_res
 backbone, ``PGNHead`` (SEM_SEG_HEADS_REGISTRY), the ``PGN`` meta-architecture and its
 test-time augmentation ``PGNWithTTA`` (TTA_REGISTRY, under "PGN").
 """
+
 from . import backbone, heads, meta_arch, tta  # noqa: F401  (registration only)
 from . import partition  # noqa: F401
 from .config import add_pgn_config

@@ -8,6 +8,7 @@ Detectron2's ``ResNet`` (``stem``, ``res2`` …), so MSRA / torchvision ImageNet
 Depth 50/101/152 use bottleneck blocks (caffe style: stride in the 1×1 conv when
 ``STRIDE_IN_1X1``); depth 10/18/34 use basic blocks with dilation, for tests and quick schedules.
 """
+
 import logging
 
 import torch
@@ -41,7 +42,9 @@ class BatchNorm2dEval(nn.BatchNorm2d):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+        )
 
 
 def _norm(norm, channels: int):
@@ -52,17 +55,35 @@ class DilatedBasicBlock(CNNBlockBase):
     """ResNet basic block (two 3×3 convs) whose 3×3 convs can be dilated; Detectron2's
     ``BasicBlock`` has no dilation."""
 
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, dilation: int = 1, norm: str = "BN"):
+    def __init__(
+        self, in_channels: int, out_channels: int, *, stride: int = 1, dilation: int = 1, norm: str = "BN"
+    ):
         super().__init__(in_channels, out_channels, stride)
         if in_channels != out_channels or stride != 1:
-            self.shortcut = Conv2d(in_channels, out_channels, 1, stride=stride, bias=False,
-                                   norm=_norm(norm, out_channels))
+            self.shortcut = Conv2d(
+                in_channels, out_channels, 1, stride=stride, bias=False, norm=_norm(norm, out_channels)
+            )
         else:
             self.shortcut = None
-        self.conv1 = Conv2d(in_channels, out_channels, 3, stride=stride, padding=dilation, dilation=dilation,
-                            bias=False, norm=_norm(norm, out_channels))
-        self.conv2 = Conv2d(out_channels, out_channels, 3, padding=dilation, dilation=dilation,
-                            bias=False, norm=_norm(norm, out_channels))
+        self.conv1 = Conv2d(
+            in_channels,
+            out_channels,
+            3,
+            stride=stride,
+            padding=dilation,
+            dilation=dilation,
+            bias=False,
+            norm=_norm(norm, out_channels),
+        )
+        self.conv2 = Conv2d(
+            out_channels,
+            out_channels,
+            3,
+            padding=dilation,
+            dilation=dilation,
+            bias=False,
+            norm=_norm(norm, out_channels),
+        )
         for layer in (self.conv1, self.conv2, self.shortcut):
             if layer is not None:
                 nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
@@ -82,15 +103,21 @@ def build_pgn_resnet_backbone(cfg, input_shape: ShapeSpec) -> ResNet:
     r = cfg.MODEL.RESNETS
     depth, norm = r.DEPTH, r.NORM
     if depth not in PGN_RESNET_DEPTHS:
-        raise ValueError(f"MODEL.RESNETS.DEPTH={depth} is not supported by the PGN backbone; "
-                         f"choose one of {sorted(PGN_RESNET_DEPTHS)}")
+        raise ValueError(
+            f"MODEL.RESNETS.DEPTH={depth} is not supported by the PGN backbone; "
+            f"choose one of {sorted(PGN_RESNET_DEPTHS)}"
+        )
     res4_dil, res5_dil = int(r.RES4_DILATION), int(r.RES5_DILATION)
     if res4_dil not in (1, 2) or res5_dil not in (1, 2, 4) or (res4_dil == 2 and res5_dil != 4):
-        raise ValueError(f"Unsupported dilations RES4_DILATION={res4_dil}, RES5_DILATION={res5_dil}: "
-                         "use (2, 4) for output stride 8, (1, 2) for 16 or (1, 1) for 32")
+        raise ValueError(
+            f"Unsupported dilations RES4_DILATION={res4_dil}, RES5_DILATION={res5_dil}: "
+            "use (2, 4) for output stride 8, (1, 2) for 16 or (1, 1) for 32"
+        )
     num_blocks, bottleneck = PGN_RESNET_DEPTHS[depth]
     if any(d for d in r.DEFORM_ON_PER_STAGE):
-        raise ValueError("The PGN backbone has no deformable convolutions (DEFORM_ON_PER_STAGE must be all False)")
+        raise ValueError(
+            "The PGN backbone has no deformable convolutions (DEFORM_ON_PER_STAGE must be all False)"
+        )
     out_features = list(r.OUT_FEATURES)
     stage_names = ["res2", "res3", "res4", "res5"]
     for f in out_features:
@@ -117,8 +144,12 @@ def build_pgn_resnet_backbone(cfg, input_shape: ShapeSpec) -> ResNet:
             dilation=dilation,
         )
         if bottleneck:
-            kwargs.update(block_class=BottleneckBlock, bottleneck_channels=bottleneck_channels,
-                          stride_in_1x1=r.STRIDE_IN_1X1, num_groups=r.NUM_GROUPS)
+            kwargs.update(
+                block_class=BottleneckBlock,
+                bottleneck_channels=bottleneck_channels,
+                stride_in_1x1=r.STRIDE_IN_1X1,
+                num_groups=r.NUM_GROUPS,
+            )
         else:
             kwargs.update(block_class=DilatedBasicBlock)
         stages.append(ResNet.make_stage(**kwargs))

@@ -1,4 +1,5 @@
 """Config keys of PGN (methods.md §3.11). Defaults are the official code's values."""
+
 from detectron2.config import CfgNode as CN
 
 __all__ = ["add_pgn_config"]

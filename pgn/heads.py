@@ -3,6 +3,7 @@ refinement branch where parts and edges inform each other (methods.md §3.3).
 
 All maps stay at the resolution of the first input feature (stride 8 for the dilated backbone).
 """
+
 import math
 from typing import Dict, List, Sequence
 
@@ -26,8 +27,15 @@ def build_pgn_head(cfg, input_shape: Dict[str, ShapeSpec]) -> nn.Module:
 
 
 def _conv(cin: int, cout: int, k: int, norm: str = "", relu: bool = True) -> Conv2d:
-    return Conv2d(cin, cout, k, padding=k // 2, bias=not norm, norm=get_norm(norm, cout),
-                  activation=F.relu if relu else None)
+    return Conv2d(
+        cin,
+        cout,
+        k,
+        padding=k // 2,
+        bias=not norm,
+        norm=get_norm(norm, cout),
+        activation=F.relu if relu else None,
+    )
 
 
 @torch.no_grad()
@@ -107,7 +115,9 @@ class PGNHead(nn.Module):
         super().__init__()
         missing = [f for f in in_features if f not in input_shape]
         if missing:
-            raise ValueError(f"PGNHead: features {missing} not produced by the backbone ({list(input_shape)})")
+            raise ValueError(
+                f"PGNHead: features {missing} not produced by the backbone ({list(input_shape)})"
+            )
         if not 0 < dropout_keep <= 1:
             raise ValueError(f"PGNHead: dropout_keep must be in (0, 1], got {dropout_keep}")
         if use_refine and not use_edge:
@@ -189,13 +199,17 @@ class PGNHead(nn.Module):
         xs = [features[f] for f in self.in_features]
         size = xs[0].shape[-2:]
         # with the dilated backbone all three are at stride 8; other strides are resized to the first
-        return [x if x.shape[-2:] == size else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-                for x in xs]
+        return [
+            x if x.shape[-2:] == size else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+            for x in xs
+        ]
 
     def forward(self, features: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         xs = self._features(features)
         out = {}
-        parsing_hidden, out["parsing"] = self.parsing(torch.cat([b(x) for b, x in zip(self.parsing_branches, xs)], 1))
+        parsing_hidden, out["parsing"] = self.parsing(
+            torch.cat([b(x) for b, x in zip(self.parsing_branches, xs)], 1)
+        )
         if not self.use_edge:
             return out
         edge_feats = [b(x) for b, x in zip(self.edge_branches, xs)]

@@ -2,6 +2,7 @@
 
 Shapes: N images, K part classes, (h, w) logit size (stride 8), (H, W) padded input size.
 """
+
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -124,8 +125,9 @@ def pgn_losses(
     for key, name in (("parsing", "loss_parsing"), ("parsing_refine", "loss_parsing_refine")):
         if key not in outputs:
             continue
-        g, loc = pgn_parsing_loss(outputs[key], labels_small, selector, local_thresh=local_thresh,
-                                  ignore_label=ignore_label)
+        g, loc = pgn_parsing_loss(
+            outputs[key], labels_small, selector, local_thresh=local_thresh, ignore_label=ignore_label
+        )
         losses[name] = parsing_weight * g
         if loc is not None:
             losses[name + "_local"] = local_parsing_weight * loc
@@ -134,6 +136,7 @@ def pgn_losses(
         raise ValueError("PGN predicts edges but the batch has no 'edges' targets")
     for key in edge_keys:
         weight = side_edge_weight if key.startswith("edge_side_") else edge_weight
-        losses["loss_" + key] = weight * pgn_edge_loss(outputs[key], edges, sem_seg,
-                                                       pos_weight=edge_pos_weight, fg_weight=edge_fg_weight)
+        losses["loss_" + key] = weight * pgn_edge_loss(
+            outputs[key], edges, sem_seg, pos_weight=edge_pos_weight, fg_weight=edge_fg_weight
+        )
     return losses

@@ -1,5 +1,6 @@
 """PGN meta-architecture: dilated backbone + PGN head; losses in training, the project-wide output
 interface (people, global part map, edge probability) at inference."""
+
 import logging
 from typing import Dict, List, Optional, Tuple
 

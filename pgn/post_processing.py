@@ -4,6 +4,7 @@ Pure functions over tensors / arrays: the argmax part map, its max-logit score a
 probability go through :func:`pgn.partition.partition_instances`; each person of the resulting
 human map becomes one instance with a tight box and a :class:`PersonParsing` crop.
 """
+
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -90,4 +91,8 @@ def pgn_postprocess(
         num_part_classes=K - 1,
     )
     instances = instances_from_human_map(result.human_map, result.human_scores, parsing_np, (H, W))
-    return {"instances": instances.to(parsing_logits.device), "parsing": parsing.to(torch.int64), "edges": edge_prob}
+    return {
+        "instances": instances.to(parsing_logits.device),
+        "parsing": parsing.to(torch.int64),
+        "edges": edge_prob,
+    }

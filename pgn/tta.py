@@ -1,5 +1,6 @@
 """PGN test-time augmentation (methods.md §3.7): multi-scale + flip for parts, multi-scale +
 flip for edges, then the same partition as single-scale inference."""
+
 import logging
 from typing import Dict, List, Optional, Sequence
 
@@ -30,8 +31,10 @@ def flip_perm_from_cfg(cfg) -> np.ndarray:
         raise ValueError("PGN TTA needs a label space for the flip: set INPUT.LABEL_SPACE or DATASETS.TEST")
     perm = get_label_space(name).flip_perm
     if len(perm) != cfg.MODEL.PGN.NUM_CLASSES:
-        raise ValueError(f"Label space {name!r} has {len(perm)} classes, MODEL.PGN.NUM_CLASSES is "
-                         f"{cfg.MODEL.PGN.NUM_CLASSES}")
+        raise ValueError(
+            f"Label space {name!r} has {len(perm)} classes, MODEL.PGN.NUM_CLASSES is "
+            f"{cfg.MODEL.PGN.NUM_CLASSES}"
+        )
     return perm
 
 
@@ -69,7 +72,9 @@ class PGNWithTTA(nn.Module):
         self.parsing_scales = tuple(float(s) for s in parsing_scales)
         self.edge_scales = tuple(float(s) for s in edge_scales)
         self.flip = flip
-        self.flip_perm = None if flip_perm is None else torch.as_tensor(np.asarray(flip_perm), dtype=torch.long)
+        self.flip_perm = (
+            None if flip_perm is None else torch.as_tensor(np.asarray(flip_perm), dtype=torch.long)
+        )
 
     @torch.no_grad()
     def forward(self, batched_inputs: List[Dict]) -> List[Dict]:

@@ -1,4 +1,5 @@
 """Pyramid pooling (TF SAME average pooling) and the DeepLab-v2 summed ASPP."""
+
 import pytest
 import torch
 

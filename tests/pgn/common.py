@@ -1,4 +1,5 @@
 """Tiny PGN configs and hand-made inputs shared by the PGN tests."""
+
 import torch
 from detectron2.config import get_cfg
 

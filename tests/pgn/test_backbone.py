@@ -1,7 +1,7 @@
 """The dilated PGN backbone: output stride 8, shapes, dilations, BN-eval."""
+
 import pytest
 import torch
-from detectron2.layers import ShapeSpec
 from detectron2.modeling import build_backbone
 
 from pgn.backbone import BatchNorm2dEval
@@ -9,7 +9,9 @@ from tests.pgn.common import tiny_pgn_cfg
 
 
 def _dilations(stage):
-    return sorted({m.dilation[0] for m in stage.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size[0] == 3})
+    return sorted(
+        {m.dilation[0] for m in stage.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size[0] == 3}
+    )
 
 
 @pytest.mark.parametrize("depth,res2,expected", [(10, 32, [64, 128, 256]), (50, 64, [128, 256, 512])])

@@ -1,4 +1,5 @@
 """Config smoke: every PGN yaml loads with the project's config keys and builds its model."""
+
 import glob
 import os
 
@@ -27,8 +28,12 @@ def load(path):
 
 def test_all_pgn_configs_found():
     names = {os.path.relpath(p, ROOT) for p in PGN_CONFIGS}
-    assert {"Base-PGN.yaml", "CIHP/pgn_R_101.yaml", "PASCAL-Person-Part/pgn_R_101.yaml",
-            "quick_schedules/pgn_R_18_synthetic.yaml"} <= names
+    assert {
+        "Base-PGN.yaml",
+        "CIHP/pgn_R_101.yaml",
+        "PASCAL-Person-Part/pgn_R_101.yaml",
+        "quick_schedules/pgn_R_18_synthetic.yaml",
+    } <= names
 
 
 @pytest.mark.parametrize("path", PGN_CONFIGS, ids=lambda p: os.path.relpath(p, ROOT))

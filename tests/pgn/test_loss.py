@@ -1,4 +1,5 @@
 """PGN losses on tiny tensors, values worked out by hand (methods.md §3.5)."""
+
 import math
 
 import pytest
@@ -96,10 +97,18 @@ def test_pgn_losses_names_and_weights():
     }
     sem = torch.tensor([[[0, 1, 1, 1], [0, 1, 1, 1]]])  # (1, 2, 4); at logit size (1, 2): [0, 1]
     edges = torch.tensor([[[0, 1, 0, 0], [0, 1, 0, 0]]])
-    losses = pgn_losses(outputs, sem, edges, parsing_weight=50, local_parsing_weight=7,
-                        edge_weight=0.5, side_edge_weight=0.25)
-    assert set(losses) == {"loss_parsing", "loss_parsing_local", "loss_parsing_refine",
-                           "loss_parsing_refine_local", "loss_edge", "loss_edge_refine", "loss_edge_side_res3"}
+    losses = pgn_losses(
+        outputs, sem, edges, parsing_weight=50, local_parsing_weight=7, edge_weight=0.5, side_edge_weight=0.25
+    )
+    assert set(losses) == {
+        "loss_parsing",
+        "loss_parsing_local",
+        "loss_parsing_refine",
+        "loss_parsing_refine_local",
+        "loss_edge",
+        "loss_edge_refine",
+        "loss_edge_side_res3",
+    }
     # all logits 0: every CE is ln2; sigmoid(0) = 0.5 > 0.1 selects every pixel
     assert losses["loss_parsing"].item() == pytest.approx(50 * LN2)
     assert losses["loss_parsing_local"].item() == pytest.approx(7 * LN2)

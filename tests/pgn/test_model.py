@@ -1,4 +1,5 @@
 """The whole PGN network on a random-init tiny model: shapes, gradients, ablations, inference."""
+
 import numpy as np
 import pytest
 import torch
@@ -19,8 +20,15 @@ def model():
 def test_head_outputs_at_stride_8(model):
     feats = model.backbone(torch.zeros(2, 3, 48, 40))
     out = model.head(feats)
-    assert set(out) == {"parsing", "edge", "parsing_refine", "edge_refine",
-                        "edge_side_res3", "edge_side_res4", "edge_side_res5"}
+    assert set(out) == {
+        "parsing",
+        "edge",
+        "parsing_refine",
+        "edge_refine",
+        "edge_side_res3",
+        "edge_side_res4",
+        "edge_side_res5",
+    }
     assert out["parsing"].shape == out["parsing_refine"].shape == (2, K, 6, 5)
     for k in out:
         if k.startswith("edge"):
@@ -33,13 +41,25 @@ def test_forward_backward_every_parameter_gets_a_gradient(model):
     y = dict(x, image=x["image"].flip(-1))  # a second image of the batch
     y.pop("edges")  # derived from human_ids by the model
     losses = model([x, y])
-    assert set(losses) == {"loss_parsing", "loss_parsing_local", "loss_parsing_refine",
-                           "loss_parsing_refine_local", "loss_edge", "loss_edge_refine",
-                           "loss_edge_side_res3", "loss_edge_side_res4", "loss_edge_side_res5"}
+    assert set(losses) == {
+        "loss_parsing",
+        "loss_parsing_local",
+        "loss_parsing_refine",
+        "loss_parsing_refine_local",
+        "loss_edge",
+        "loss_edge_refine",
+        "loss_edge_side_res3",
+        "loss_edge_side_res4",
+        "loss_edge_side_res5",
+    }
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
     model.zero_grad()
     sum(losses.values()).backward()
-    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    no_grad = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)
+    ]
     assert no_grad == []
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 

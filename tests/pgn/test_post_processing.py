@@ -1,4 +1,5 @@
 """Network outputs + partition -> the project-wide output interface, on hand-made maps."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,18 +8,22 @@ from pgn.post_processing import instances_from_human_map, pgn_postprocess
 
 
 def test_instances_from_human_map_by_hand():
-    human = np.array([
-        [0, 1, 1, 0, 0],
-        [0, 1, 1, 0, 2],
-        [0, 0, 0, 0, 2],
-        [3, 0, 0, 0, 0],  # person 3 is painted background only (faithful border fill): dropped
-    ])
-    parsing = np.array([
-        [0, 4, 5, 0, 0],
-        [0, 0, 6, 0, 7],
-        [1, 0, 0, 0, 7],
-        [0, 0, 0, 0, 0],
-    ])
+    human = np.array(
+        [
+            [0, 1, 1, 0, 0],
+            [0, 1, 1, 0, 2],
+            [0, 0, 0, 0, 2],
+            [3, 0, 0, 0, 0],  # person 3 is painted background only (faithful border fill): dropped
+        ]
+    )
+    parsing = np.array(
+        [
+            [0, 4, 5, 0, 0],
+            [0, 0, 6, 0, 7],
+            [1, 0, 0, 0, 7],
+            [0, 0, 0, 0, 0],
+        ]
+    )
     inst = instances_from_human_map(human, np.array([4.0, 2.0, 1.0]), parsing, (4, 5))
     assert inst.pred_boxes.tensor.tolist() == [[1, 0, 3, 2], [4, 1, 5, 3]]
     assert inst.scores.tolist() == [4.0, 2.0]

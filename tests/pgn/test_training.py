@@ -1,6 +1,7 @@
 """PGN learns: the quick config trains for a few dozen iterations on the synthetic CIHP scenes
 (real dataset, mapper with flip / scale / crop, edges from human ids) and its loss on a fixed
 batch falls, for the parsing and the edge terms alike."""
+
 import os
 
 import numpy as np
@@ -15,7 +16,9 @@ from human_parsing.config import add_human_parsing_config
 from human_parsing.data.mappers import build_mapper
 from pgn import add_pgn_config
 
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "quick_schedules", "pgn_R_18_synthetic.yaml")
+CONFIG = os.path.join(
+    os.path.dirname(__file__), "..", "..", "configs", "quick_schedules", "pgn_R_18_synthetic.yaml"
+)
 ITERS, BATCH = 80, 2
 
 

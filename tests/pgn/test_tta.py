@@ -1,5 +1,6 @@
 """PGN test-time augmentation: scale averaging, flip with channel swap, and equivalence with plain
 inference at one scale."""
+
 import torch
 from detectron2.modeling import build_model
 from torch import nn
@@ -44,8 +45,9 @@ def test_flip_swaps_channels_and_scales_average(monkeypatch):
         return {}
 
     monkeypatch.setattr(tta_module, "pgn_postprocess", capture)
-    tta = PGNWithTTA(model=_FakePGN(), parsing_scales=(1.0, 2.0), edge_scales=(1.0,), flip=True,
-                     flip_perm=[0, 2, 1, 3])
+    tta = PGNWithTTA(
+        model=_FakePGN(), parsing_scales=(1.0, 2.0), edge_scales=(1.0,), flip=True, flip_perm=[0, 2, 1, 3]
+    )
     tta([{"image": torch.zeros(3, 8, 8, dtype=torch.uint8), "height": 8, "width": 8}])
     p, e = seen["parsing"], seen["edge"]
     assert p.shape == (4, 8, 8) and seen["mode"] == "clean"
@@ -79,7 +81,12 @@ def test_tta_from_cfg_uses_label_space_flip():
     cfg.INPUT.LABEL_SPACE = "cihp"
     model = build_model(cfg)
     tta = PGNWithTTA(cfg, model)
-    assert tta.parsing_scales == (0.5, 0.75, 1.0, 1.25, 1.5, 1.75) and tta.edge_scales == (1.0, 1.25, 1.5, 1.75)
+    assert tta.parsing_scales == (0.5, 0.75, 1.0, 1.25, 1.5, 1.75) and tta.edge_scales == (
+        1.0,
+        1.25,
+        1.5,
+        1.75,
+    )
     assert tta.flip_perm[14:20].tolist() == [15, 14, 17, 16, 19, 18]
     from human_parsing.engine import build_tta_model
 

@@ -5,6 +5,7 @@ PGN calls this the "atrous spatial pyramid pooling" of its deeply-supervised edg
 summed. It differs from the DeepLab-v3 :class:`~human_parsing.modeling.layers.ASPP` (image pooling,
 norm, concatenation, projection), hence its own module.
 """
+
 from typing import Sequence
 
 import torch

@@ -11,6 +11,7 @@ Two ways to pick the pooling windows (methods.md §3.3):
 Each pooled map goes through a 3×3 conv + ReLU (PGN; PSPNet uses 1×1: ``kernel_size``) and is
 resized bilinearly back to the input size; the outputs are concatenated with the input.
 """
+
 import math
 from typing import Sequence
 
@@ -78,8 +79,15 @@ class PyramidPooling(nn.Module):
         self.mode = mode
         self.sizes = tuple(sizes)
         self.convs = nn.ModuleList(
-            Conv2d(in_channels, channels, kernel_size, padding=kernel_size // 2, bias=not norm,
-                   norm=get_norm(norm, channels), activation=F.relu)
+            Conv2d(
+                in_channels,
+                channels,
+                kernel_size,
+                padding=kernel_size // 2,
+                bias=not norm,
+                norm=get_norm(norm, channels),
+                activation=F.relu,
+            )
             for _ in sizes
         )
         self.out_channels = in_channels + channels * len(sizes)
