@@ -82,6 +82,13 @@ class ParsingTrainer(DefaultTrainer):
         self.register_hooks(self.build_hooks())
 
     @classmethod
+    def build_lr_scheduler(cls, cfg, optimizer):
+        """Detectron2's schedulers plus DeepLab's ``WarmupPolyLR`` (PGN's poly decay)."""
+        from detectron2.projects.deeplab import build_lr_scheduler
+
+        return build_lr_scheduler(cfg, optimizer)
+
+    @classmethod
     def build_train_loader(cls, cfg):
         from human_parsing.data.mappers import build_mapper
 
