@@ -69,6 +69,8 @@ def add_pgn_config(cfg: CN) -> None:
     _C.MODEL.PGN.SIZE_DIVISIBILITY = 8
     # Instance partition (pgn.partition.partition_instances): "faithful" (MATLAB quirks) or "clean".
     _C.MODEL.PGN.PARTITION_MODE = "faithful"
+    # Edge-probability threshold of the partition's edge map (edge_thresh of generate_instance_human.m).
+    _C.MODEL.PGN.PARTITION_EDGE_THRESH = 0.2
 
     # Test-time augmentation (§3.7), used by PGNWithTTA (TEST.AUG.ENABLED → ParsingTrainer.test_with_TTA).
     _C.TEST.PGN = CN()

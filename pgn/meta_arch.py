@@ -46,6 +46,7 @@ class PGN(nn.Module):
         loss_kwargs: Optional[dict] = None,
         ignore_label: int = 255,
         partition_mode: str = "faithful",
+        partition_edge_thresh: float = 0.2,
     ):
         """
         Args:
@@ -55,6 +56,7 @@ class PGN(nn.Module):
             size_divisibility: the padded batch size is a multiple of this.
             loss_kwargs: keyword arguments of :func:`pgn.loss.pgn_losses` (weights, switches).
             partition_mode: "faithful" or "clean" (:func:`pgn.partition.partition_instances`).
+            partition_edge_thresh: edge-probability threshold of the partition (official 0.2).
         """
         super().__init__()
         self.backbone = backbone
@@ -63,6 +65,7 @@ class PGN(nn.Module):
         self.loss_kwargs = dict(loss_kwargs or {})
         self.ignore_label = ignore_label
         self.partition_mode = partition_mode
+        self.partition_edge_thresh = partition_edge_thresh
         self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
 
@@ -89,6 +92,7 @@ class PGN(nn.Module):
             },
             "ignore_label": p.IGNORE_LABEL,
             "partition_mode": p.PARTITION_MODE,
+            "partition_edge_thresh": p.PARTITION_EDGE_THRESH,
         }
 
     @property
@@ -167,5 +171,9 @@ class PGN(nn.Module):
                 p = F.interpolate(p[None], size=(h, w), mode="bilinear", align_corners=False)[0]
             if e is not None and tuple(e.shape) != (h, w):
                 e = F.interpolate(e[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
-            results.append(pgn_postprocess(p, e, partition_mode=self.partition_mode))
+            results.append(
+                pgn_postprocess(
+                    p, e, partition_mode=self.partition_mode, edge_thresh=self.partition_edge_thresh
+                )
+            )
         return results

@@ -64,6 +64,7 @@ def pgn_postprocess(
     edge_logits: Optional[torch.Tensor],
     *,
     partition_mode: str = "faithful",
+    edge_thresh: float = 0.2,
 ) -> Dict[str, object]:
     """Outputs of one image from its logits at output resolution.
 
@@ -72,6 +73,7 @@ def pgn_postprocess(
         edge_logits: (H, W) instance-edge logits, or None (no edge branch: all-zero edges, so
             people are the connected foreground regions).
         partition_mode: "faithful" or "clean".
+        edge_thresh: the partition's edge-probability threshold (official 0.2).
     Returns:
         ``{"instances": Instances, "parsing": (H, W) int64, "edges": (H, W) float32 probability}``
         on the logits' device; the partition runs on CPU in numpy.
@@ -88,6 +90,7 @@ def pgn_postprocess(
         edge_prob.cpu().numpy(),
         score.float().cpu().numpy(),
         mode=partition_mode,
+        edge_thresh=edge_thresh,
         num_part_classes=K - 1,
     )
     instances = instances_from_human_map(result.human_map, result.human_scores, parsing_np, (H, W))

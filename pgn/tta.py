@@ -101,7 +101,12 @@ class PGNWithTTA(nn.Module):
                 edge_sum = e if edge_sum is None else edge_sum + e
         parsing = parsing_sum / len(self.parsing_scales)
         edge = None if edge_sum is None else edge_sum / len(self.edge_scales)
-        return pgn_postprocess(parsing, edge, partition_mode=self.model.partition_mode)
+        return pgn_postprocess(
+            parsing,
+            edge,
+            partition_mode=self.model.partition_mode,
+            edge_thresh=self.model.partition_edge_thresh,
+        )
 
     @staticmethod
     def _resize(t: torch.Tensor, size) -> torch.Tensor:

@@ -16,6 +16,7 @@ class _FakePGN(nn.Module):
     logit is the column index."""
 
     partition_mode = "clean"
+    partition_edge_thresh = 0.2
 
     def __init__(self):
         super().__init__()
@@ -40,7 +41,7 @@ class _FakePGN(nn.Module):
 def test_flip_swaps_channels_and_scales_average(monkeypatch):
     seen = {}
 
-    def capture(parsing, edge, partition_mode):
+    def capture(parsing, edge, partition_mode, edge_thresh):
         seen.update(parsing=parsing, edge=edge, mode=partition_mode)
         return {}
 
