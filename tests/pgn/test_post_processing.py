@@ -77,3 +77,12 @@ def test_postprocess_without_edges_gives_zero_edge_map():
     assert len(out["instances"]) == 1  # one connected foreground region
     with pytest.raises(ValueError, match="mode"):
         pgn_postprocess(logits, None, partition_mode="exact")
+
+
+def test_postprocess_edge_thresh_decides_the_split():
+    # the instance edge has probability sigmoid(0) = 0.5: an edge for the official threshold 0.2,
+    # not for 0.6, where the two touching people become one region
+    logits, edge = _two_people_logits()
+    edge[3:37, 29:31] = 0.0
+    assert len(pgn_postprocess(logits, edge, partition_mode="clean", edge_thresh=0.2)["instances"]) == 2
+    assert len(pgn_postprocess(logits, edge, partition_mode="clean", edge_thresh=0.6)["instances"]) == 1
