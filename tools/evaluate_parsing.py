@@ -20,25 +20,15 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from human_parsing.evaluation import formats  # noqa: E402
+from human_parsing.evaluation import formats, offline  # noqa: E402
 from human_parsing.evaluation.pipeline import (  # noqa: E402
     ParsingEvalOptions,
     format_results,
-    image_record,
     summarize,
 )
 
 logger = logging.getLogger("human_parsing.evaluate_parsing")
-_STATE = {}  # set in the parent before the worker processes fork
-
-
-def _one(image_id):
-    a = _STATE["args"]
-    gt = formats.read_gt(a.gt, a.gt_format, image_id, a.num_classes)
-    pred = formats.read_pred(a.pred, a.pred_format, image_id, a.num_classes, _STATE.get("index"))
-    name = f"prediction of image {image_id} in {a.pred}"
-    rec = image_record(gt, pred, _STATE["opts"], name)
-    return image_id, rec, pred is None
+_STATE = {}  # args, opts and the prediction index, handed to human_parsing.evaluation.offline
 
 
 def _options(a) -> ParsingEvalOptions:
@@ -92,10 +82,13 @@ def evaluate(a) -> dict:
     from tqdm import tqdm
 
     if a.workers > 1:
-        pool = mp.get_context("fork").Pool(a.workers)
-        it = pool.imap(_one, ids, chunksize=8)
+        # spawn, not fork: forking after torch/OpenCV started their thread pools can hang
+        ctx = mp.get_context("spawn")
+        pool = ctx.Pool(a.workers, initializer=offline.init_worker, initargs=(dict(_STATE),))
+        it = pool.imap(offline.evaluate_one, ids, chunksize=8)
     else:
-        pool, it = None, map(_one, ids)
+        offline.init_worker(dict(_STATE))
+        pool, it = None, map(offline.evaluate_one, ids)
     try:
         for image_id, rec, absent in tqdm(it, total=len(ids), desc="evaluating", disable=a.quiet):
             h = rec.pop("hist")

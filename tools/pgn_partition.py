@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+import multiprocessing as mp
 import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -22,14 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tqdm import tqdm  # noqa: E402
 
 from pgn.partition import MODES  # noqa: E402
-from pgn.partition.io import DataFormatError, input_paths, list_image_ids, process_image  # noqa: E402
-
-
-def _init_worker() -> None:
-    """One thread per worker process: the workers already use the cores."""
-    import cv2
-
-    cv2.setNumThreads(1)
+from pgn.partition.io import (  # noqa: E402
+    DataFormatError,
+    init_worker,
+    input_paths,
+    list_image_ids,
+    process_image,
+)
 
 
 def _check_inputs_exist(input_dir: str, ids) -> None:
@@ -73,7 +73,9 @@ def main(argv=None) -> int:
             for n_h, n_p in tqdm(map(work, ids), total=len(ids), unit="img"):
                 people, parts = people + n_h, parts + n_p
         else:
-            with ProcessPoolExecutor(args.jobs, initializer=_init_worker) as pool:
+            with ProcessPoolExecutor(
+                args.jobs, initializer=init_worker, mp_context=mp.get_context("spawn")
+            ) as pool:
                 for n_h, n_p in tqdm(pool.map(work, ids, chunksize=4), total=len(ids), unit="img"):
                     people, parts = people + n_h, parts + n_p
     except DataFormatError as e:

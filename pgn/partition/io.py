@@ -158,3 +158,10 @@ def process_image(
     res = partition_instances(parsing, edge, score, mode=mode, **params)
     write_outputs(output_dir, img_id, res, faithful=mode == "faithful")
     return res.num_humans, res.num_parts
+
+
+def init_worker() -> None:
+    """One OpenCV thread per worker process of the CLI: the workers already use the cores."""
+    import cv2
+
+    cv2.setNumThreads(1)
