@@ -51,6 +51,12 @@ def add_human_parsing_config(cfg: CN) -> None:
     _C.INPUT.PARSING.HEATMAP_STRIDE = 4
     _C.INPUT.PARSING.HEATMAP_SIGMA = 7.0
 
+    # ---- solver (human_parsing/engine/optimizer.py)
+    # "SGD" (Detectron2's, every paper config) or "AdamW" (the from-scratch CPU quick schedules:
+    # it reaches usable part maps in the demo's few hundred iterations where SGD stays on background).
+    _C.SOLVER.OPTIMIZER = "SGD"
+    _C.SOLVER.BETAS = (0.9, 0.999)  # AdamW only
+
     # ---- evaluation (human_parsing/evaluation/parsing_evaluator.py, metrics.md)
     _C.TEST.PARSING_EVAL = CN()
     # Semantic class averaging: "official" (nanmean), "all_classes" (CorrPM/LIP), "gt_present".

@@ -82,6 +82,13 @@ class ParsingTrainer(DefaultTrainer):
         self.register_hooks(self.build_hooks())
 
     @classmethod
+    def build_optimizer(cls, cfg, model):
+        """SGD or AdamW from ``SOLVER.OPTIMIZER`` (human_parsing/engine/optimizer.py)."""
+        from .optimizer import build_optimizer
+
+        return build_optimizer(cfg, model)
+
+    @classmethod
     def build_lr_scheduler(cls, cfg, optimizer):
         """Detectron2's schedulers plus DeepLab's ``WarmupPolyLR`` (PGN's poly decay)."""
         from detectron2.projects.deeplab import build_lr_scheduler

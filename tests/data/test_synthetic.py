@@ -341,6 +341,33 @@ def test_people_count_scale_and_boxes():
     assert 0.05 <= min(heights) < 0.12 and 0.6 < max(heights) <= 0.9
 
 
+def test_person_scale_makes_people_taller_and_is_recorded(tmp_path, capsys):
+    from human_parsing.data.synthetic.cli import main
+
+    def stats(scale):
+        fg, heights = [], []
+        for i in range(20):
+            scene = generate_scene(5, i, (128, 96), person_scale=scale)
+            fg.append((scene.human_ids > 0).mean())
+            heights += [p.height / 96 for p in scene.people]
+        return np.mean(fg), np.median(heights)
+
+    fg1, h1 = stats(1.0)
+    fg2, h2 = stats(1.8)
+    assert 1.5 < h2 / h1 < 2.1 and fg2 > 1.8 * fg1
+    with pytest.raises(ValueError, match="person_scale"):
+        generate_scene(5, 0, (128, 96), person_scale=0.0)
+    out = str(tmp_path / "cihp")
+    args = ["--layout", "cihp", "--out", out, "--num-images", "1", "--size", "64x48"]
+    first = main(args + ["--person-scale", "1.8"])
+    assert first["person_scale"] == 1.8
+    again = main(args + ["--person-scale", "1.8"])  # same parameters: kept as it is
+    assert "already complete" in capsys.readouterr().out
+    with pytest.raises(FileExistsError):  # another scale would replace files: needs --overwrite
+        main(args)
+    assert again["person_scale"] == 1.8
+
+
 def test_ensure_is_idempotent_and_survives_interruption(tmp_path, monkeypatch):
     root = str(tmp_path / "atr")
     from human_parsing.data.synthetic import generate as gen

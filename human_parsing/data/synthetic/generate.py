@@ -77,13 +77,15 @@ def _merge(src: str, dst: str, overwrite: bool) -> int:
     return len(files)
 
 
-def _write_scenes(layout: str, out: str, split: str, num_images: int, seed: int, size) -> tuple:
+def _write_scenes(
+    layout: str, out: str, split: str, num_images: int, seed: int, size, person_scale: float
+) -> tuple:
     space = LAYOUT_LABEL_SPACE[layout]
     ids: List[str] = []
     joints, coco, counts, heights = [], [], [], []
     present = np.zeros(256, dtype=bool)
     for i in range(num_images):
-        scene = generate_scene(seed, i, size)
+        scene = generate_scene(seed, i, size, person_scale)
         iid = image_id(layout, split, i)
         write_scene(layout, out, split, iid, scene)
         ids.append(iid)
@@ -135,10 +137,12 @@ def generate_split(
     seed: Optional[int] = None,
     size: Tuple[int, int] = DEFAULT_SIZE,
     overwrite: bool = False,
+    person_scale: float = 1.0,
 ) -> dict:
     """Write ``num_images`` scenes of ``split`` in ``layout`` under ``out``; returns a summary dict.
 
-    Image ``i`` is ``generate_scene(seed, i, size)``: the same arguments give the same bytes.
+    Image ``i`` is ``generate_scene(seed, i, size, person_scale)``: the same arguments give the
+    same bytes.
     Raises ``FileExistsError`` (before touching ``out``) if a file would be replaced and not
     ``overwrite``.
     """
@@ -155,7 +159,9 @@ def generate_split(
     tmp = tempfile.mkdtemp(prefix=f".tmp-{layout}-{split}-", dir=out)
     try:
         src = os.path.join(tmp, "src")
-        summary, keypoints = _write_scenes(layout, src, split, num_images, seed, size)
+        summary, keypoints = _write_scenes(
+            layout, src, split, num_images, seed, size, float(person_scale)
+        )
         if layout == "coco":
             src = _cihp_to_coco_with_keypoints(src, split, os.path.join(tmp, "coco"), keypoints)
         _merge(src, out, overwrite)
@@ -165,6 +171,7 @@ def generate_split(
             "num_images": num_images,
             "seed": seed,
             "size": list(size),
+            "person_scale": float(person_scale),
         }
         summary.update(params, out=os.path.abspath(out))
         write_text(_marker_path(out, split), json.dumps(summary, indent=1))  # written last
