@@ -3,8 +3,10 @@ import numpy as np
 import torch
 
 from detectron2.modeling import build_model
-from detectron2.solver import build_lr_scheduler, build_optimizer
+from detectron2.solver import build_lr_scheduler
 from detectron2.utils.events import EventStorage
+
+from human_parsing.engine.optimizer import build_optimizer
 
 from .common import get_parsing_cfg, toy_batch
 
@@ -16,7 +18,7 @@ def test_quick_schedule_loss_falls():
     cfg = get_parsing_cfg(opts=["SOLVER.MAX_ITER", ITERS, "SOLVER.WARMUP_ITERS", 5, "SOLVER.STEPS", ()])
     model = build_model(cfg)
     model.train()
-    optimizer = build_optimizer(cfg, model)  # with the config's gradient clipping
+    optimizer = build_optimizer(cfg, model)  # the config's optimizer (AdamW) and gradient clipping
     scheduler = build_lr_scheduler(cfg, optimizer)
     batches = [toy_batch([2 * i, 2 * i + 1], height=128, width=160) for i in range(6)]
     history = []

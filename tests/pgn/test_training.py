@@ -9,7 +9,7 @@ import torch
 from detectron2.config import get_cfg
 from detectron2.data import DatasetCatalog
 from detectron2.modeling import build_model
-from detectron2.solver import build_optimizer
+from human_parsing.engine.optimizer import build_optimizer
 
 import human_parsing.data  # noqa: F401  (registers the synthetic datasets)
 from human_parsing.config import add_human_parsing_config
@@ -40,7 +40,7 @@ def test_quick_schedule_loss_falls():
     cfg.merge_from_file(CONFIG)
     cfg.SOLVER.WARMUP_ITERS = 5
     model = build_model(cfg).train()
-    optimizer = build_optimizer(cfg, model)  # SGD + the config's gradient clipping
+    optimizer = build_optimizer(cfg, model)  # the config's optimizer (AdamW) and gradient clipping
     mapper = build_mapper(cfg, is_train=True)
     records = DatasetCatalog.get(cfg.DATASETS.TRAIN[0])
     probe = [mapper(r) for r in records[-4:]]  # a fixed batch, mapped once
