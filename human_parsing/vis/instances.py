@@ -34,9 +34,12 @@ class InstancesVisualizer(BaseParsingVisualizer):
             crop = pp.crops[i]
             x0, y0 = (int(v) for v in pp.offsets[i])
             if crop.size and (crop > 0).any():
-                polygons = GenericMask((crop > 0).astype(np.uint8), *crop.shape).polygons
+                # a 1-px zero border closes outlines at the crop edge and keeps the mask at least
+                # 3 px wide (GenericMask reads an (N, 2) array as polygon points)
+                mask = np.pad((crop > 0).astype(np.uint8), 1)
+                polygons = GenericMask(mask, *mask.shape).polygons
                 for poly in polygons:
-                    pts = poly.reshape(-1, 2) + np.array([x0, y0])
+                    pts = poly.reshape(-1, 2) + np.array([x0 - 1, y0 - 1])
                     vis.output.ax.plot(
                         np.append(pts[:, 0], pts[0, 0]), np.append(pts[:, 1], pts[0, 1]),
                         color=color, linewidth=self.line_width,

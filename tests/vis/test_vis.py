@@ -92,6 +92,17 @@ def test_instances_outline_each_person(image):
     assert np.abs(c1 - c2).max() > 20
 
 
+def test_instances_outline_tiny_people(image):
+    """A 2-px-wide person (the crop GenericMask would read as polygon points) and a 1-px one."""
+    maps = np.zeros((2, H, W), np.uint8)
+    maps[0, 10:13, 20:22] = 5
+    maps[1, 40, 60] = 2
+    data = ParsingVisData((H, W), person_parsing=PersonParsing.from_full(maps))
+    ch = _changed(InstancesVisualizer(CIHP, line_width=1.0).visualize(image, data), image)
+    assert ch[8:15, 18:24].any() and ch[38:43, 58:63].any()
+    assert not ch[28:36, :].any()
+
+
 def test_boxes_and_edges(image):
     data = _data()
     ch = _changed(BoxVisualizer(CIHP).visualize(image, data), image)
