@@ -31,7 +31,8 @@ class PGN(nn.Module):
     ``"edges"`` (H, W) int64 instance edges (0/1, 255 padding; derived from ``"human_ids"`` when
     absent).
     Output (training): a dict of weighted losses (:func:`pgn.loss.pgn_losses`). Output
-    (inference): per image ``{"instances", "parsing", "edges"}`` (:func:`pgn_postprocess`).
+    (inference): per image ``{"instances", "parsing", "edges", "part_instances"}``
+    (:func:`pgn_postprocess`).
     """
 
     @configurable

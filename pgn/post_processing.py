@@ -75,8 +75,11 @@ def pgn_postprocess(
         partition_mode: "faithful" or "clean".
         edge_thresh: the partition's edge-probability threshold (official 0.2).
     Returns:
-        ``{"instances": Instances, "parsing": (H, W) int64, "edges": (H, W) float32 probability}``
-        on the logits' device; the partition runs on CPU in numpy.
+        ``{"instances": Instances, "parsing": (H, W) int64, "edges": (H, W) float32 probability,
+        "part_instances": {"ids": (H, W) int64, "classes": (M,) int64, "scores": (M,) float64}}``
+        on the logits' device; the partition runs on CPU in numpy. ``part_instances`` are the
+        partition's own part instances and scores (``cihp_instance_part_maps``; faithful scores
+        may be NaN, as the official tool's), which the evaluators use for APr.
     """
     K, H, W = parsing_logits.shape
     score, parsing = parsing_logits.max(dim=0)
@@ -94,8 +97,15 @@ def pgn_postprocess(
         num_part_classes=K - 1,
     )
     instances = instances_from_human_map(result.human_map, result.human_scores, parsing_np, (H, W))
+    device = parsing_logits.device
+    part_instances = {
+        "ids": torch.from_numpy(result.part_instance_map.astype(np.int64)).to(device),
+        "classes": torch.from_numpy(result.part_classes.astype(np.int64)).to(device),
+        "scores": torch.from_numpy(result.part_scores.astype(np.float64)).to(device),
+    }
     return {
-        "instances": instances.to(parsing_logits.device),
+        "instances": instances.to(device),
         "parsing": parsing.to(torch.int64),
         "edges": edge_prob,
+        "part_instances": part_instances,
     }

@@ -95,8 +95,11 @@ def test_inference_output_interface(model):
     x["height"], x["width"] = 48, 40  # the test mapper resized the original image
     with torch.no_grad():
         out = model([x])[0]
-    assert set(out) == {"instances", "parsing", "edges"}
+    assert set(out) == {"instances", "parsing", "edges", "part_instances"}
     parsing, edges, inst = out["parsing"], out["edges"], out["instances"]
+    pi = out["part_instances"]
+    assert pi["ids"].shape == (48, 40) and len(pi["classes"]) == len(pi["scores"])
+    assert int(pi["ids"].max()) == len(pi["classes"])
     assert parsing.shape == (48, 40) and parsing.dtype == torch.int64
     assert 0 <= parsing.min() and parsing.max() < K
     assert edges.shape == (48, 40) and edges.dtype == torch.float32

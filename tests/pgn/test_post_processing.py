@@ -59,6 +59,16 @@ def test_postprocess_splits_two_touching_people_clean():
     assert inst.scores.sum().item() == 1200  # every person pixel, areas as scores
     for crop in inst.pred_parsing.crops:  # each person has a head and a body
         assert {1, 2} <= set(np.unique(crop).tolist()) <= {0, 1, 2}
+    # the partition's part instances: a head and a body per person, each inside one person
+    pi = out["part_instances"]
+    ids = pi["ids"].numpy()
+    assert ids.shape == (40, 60) and sorted(pi["classes"].tolist()) == [1, 1, 2, 2]
+    assert pi["scores"].dtype == torch.float64 and torch.isfinite(pi["scores"]).all()
+    for k, c in enumerate(pi["classes"].tolist(), start=1):
+        m = ids == k
+        assert m.any() and (out["parsing"].numpy()[m] == c).all()
+        cols = np.nonzero(m)[1]
+        assert cols.max() <= 30 or cols.min() >= 29  # within one person (either side of the edge)
 
 
 def test_postprocess_faithful_keeps_gap_and_official_scores():
