@@ -6,7 +6,8 @@ Like Detectron2's ``DefaultPredictor``: build the model from a config, load ``MO
 test-time augmentation when ``TEST.AUG.ENABLED``. Works for every method of the project
 (Parsing R-CNN, PGN, ...) because all of them return the shared output format: per image
 ``{"instances": Instances(pred_boxes, scores, pred_classes, pred_parsing), "parsing": (H, W),
-["edges": (H, W)]}`` at the original image size.
+["edges": (H, W)], ["part_instances": {"ids", "classes", "scores"}]}`` at the original image
+size (edges and part instances: PGN; the result keeps parsing, people and edges).
 
 Example::
 
