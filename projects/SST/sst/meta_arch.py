@@ -1,0 +1,363 @@
+"""``SSTParser``: SST's base parsing network (§6.2) with, in training, its auxiliary modules
+(§6.3) and objective (Eq. 12-13) for universal and dedicated parsing."""
+import copy
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.config import configurable
+from detectron2.data import MetadataCatalog
+from detectron2.layers import ShapeSpec
+from detectron2.modeling import META_ARCH_REGISTRY, build_backbone
+from detectron2.modeling.postprocessing import sem_seg_postprocess
+from detectron2.structures import ImageList
+from detectron2.utils import comm
+from detectron2.utils.logger import log_first_n
+from torch import nn
+
+from human_parsing.data.label_spaces import get_label_space
+
+from .aux import DomainRepresentation, SSTAuxiliary, domain_pairs
+from .decoder import SSTDecoder
+from .encoder import MSDeformAttnPixelEncoder
+from .priors import load_intra_adjacency, load_similarity
+
+__all__ = ["SSTParser", "resolve_domains"]
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_domains(cfg) -> List[str]:
+    """``MODEL.SEMANTIC.DOMAINS``, or the label spaces of ``DATASETS.TRAIN`` in order."""
+    domains = list(cfg.MODEL.SEMANTIC.DOMAINS)
+    if not domains:
+        for name in cfg.DATASETS.TRAIN:
+            ls = MetadataCatalog.get(name).get("label_space")
+            if not ls:
+                raise ValueError(f"Dataset {name!r} has no 'label_space' metadata; set MODEL.SEMANTIC.DOMAINS")
+            if ls not in domains:
+                domains.append(ls)
+    if not domains:
+        raise ValueError("SST needs at least one domain: set MODEL.SEMANTIC.DOMAINS or DATASETS.TRAIN")
+    for d in domains:
+        get_label_space(d)  # a clear error for an unknown name
+    return domains
+
+
+def _build_aux(cfg, domains: Sequence[str], pair_domains: Optional[Sequence[Tuple[str, str]]] = None) -> SSTAuxiliary:
+    """MSA/MSE for ``domains`` and MST for ``pair_domains`` (default: the pair strategy's)."""
+    s = cfg.MODEL.SST
+    if (s.USE_DATASET_SCR or s.USE_IMAGE_SCR) and not s.USE_MSE:
+        raise ValueError("MODEL.SST.USE_DATASET_SCR / USE_IMAGE_SCR need MODEL.SST.USE_MSE (MST maps MSE's X_l)")
+    num_classes = {d: get_label_space(d).num_classes for d in domains}
+    pdir = s.PRIORS_DIR or None
+    intra = {d: torch.as_tensor(load_intra_adjacency(d, pdir)) for d in domains} if s.USE_INTRA_MASK else {}
+    if pair_domains is None:
+        pair_domains = domain_pairs(domains, num_classes, s.PAIR_STRATEGY) if (s.USE_DATASET_SCR or s.USE_IMAGE_SCR) else []
+    static = {(a, b): torch.as_tensor(load_similarity(b, a, pdir)) for a, b in pair_domains}
+    return SSTAuxiliary(s.EMBED_DIM, num_classes, pair_domains, intra, static, 3, s.IGNORE_LABEL)
+
+
+def _ce(logits: torch.Tensor, target: torch.Tensor, ignore: int) -> torch.Tensor:
+    """Pixel-wise CE averaged over non-ignored pixels (0 with a graph when there are none)."""
+    if not (target != ignore).any():
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, target, ignore_index=ignore)
+
+
+@META_ARCH_REGISTRY.register()
+class SSTParser(nn.Module):
+    """Backbone -> deformable-attention encoder -> 3-stage decoder -> one 1x1 head per domain.
+
+    Input: list of dicts with ``"image"`` (C, H, W) uint8, ``"height"``/``"width"``, ``"domain"``
+    (label-space name; optional at inference) and, in training, ``"sem_seg"`` (H, W) int64.
+    Training output: ``loss_seg`` (alpha * sum over domains of L_seg), and with the auxiliary
+    modules ``loss_aux``, ``loss_scr_dataset``, ``loss_scr_image``. Inference output per image:
+    ``{"sem_seg": (Z, height, width)}`` logits of the image's domain head (or ``test_domain``).
+    """
+
+    @configurable
+    def __init__(
+        self,
+        *,
+        backbone: nn.Module,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        lateral_feature: str,
+        domains: Sequence[str],
+        dim: int,
+        pixel_mean: Sequence[float],
+        pixel_std: Sequence[float],
+        size_divisibility: int = 32,
+        test_domain: str = "",
+        ignore_label: int = 255,
+        aux: Optional[SSTAuxiliary] = None,
+        teacher: Optional["SSTParser"] = None,
+        source_domains: Sequence[str] = (),
+        msa_mask_source: str = "gt",
+        use_mse: bool = True,
+        use_dataset_scr: bool = True,
+        use_image_scr: bool = True,
+        scr_pair_reduction: str = "sum",
+        loss_weights: Tuple[float, float, float] = (10.0, 1.0, 5.0),
+    ):
+        """
+        Args:
+            backbone, encoder, decoder: the base network (encoder: backbone dict -> maps at
+                strides 8/16/32; decoder: those + ``lateral_feature`` -> [H_1, H_2, H_3]).
+            domains: label-space names; one 1x1 head each (``heads[domain]``).
+            aux: the auxiliary modules (training only; None = the plain multi-dataset network).
+            teacher: dedicated step 2: the frozen step-1 network with MSA/MSE of ``source_domains``.
+            msa_mask_source: "gt" or "pred", the masks delta of MSA.
+            loss_weights: (alpha, beta, lambda).
+        """
+        super().__init__()
+        if msa_mask_source not in ("gt", "pred"):
+            raise ValueError(f"MODEL.SST.MSA_MASK_SOURCE must be 'gt' or 'pred', got {msa_mask_source!r}")
+        if scr_pair_reduction not in ("sum", "mean"):
+            raise ValueError(f"MODEL.SST.SCR_PAIR_REDUCTION must be 'sum' or 'mean', got {scr_pair_reduction!r}")
+        self.backbone, self.encoder, self.decoder = backbone, encoder, decoder
+        self.lateral_feature = lateral_feature
+        self.domains = list(domains)
+        self.heads = nn.ModuleDict({d: nn.Conv2d(dim, get_label_space(d).num_classes, 1) for d in self.domains})
+        if test_domain and test_domain not in self.heads:
+            raise ValueError(f"MODEL.SEMANTIC.TEST_DOMAIN {test_domain!r} is not one of the model's domains {self.domains}")
+        self.test_domain = test_domain or self.domains[0]
+        self.size_divisibility = size_divisibility
+        self.ignore_label = ignore_label
+        self.aux = aux
+        self.teacher = teacher
+        if teacher is not None:
+            for p in teacher.parameters():
+                p.requires_grad_(False)
+        self.source_domains = list(source_domains)
+        self.msa_mask_source = msa_mask_source
+        self.use_mse = use_mse
+        self.use_dataset_scr = use_dataset_scr
+        self.use_image_scr = use_image_scr
+        self.scr_pair_reduction = scr_pair_reduction
+        self.alpha, self.beta, self.lam = loss_weights
+        self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
+        self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
+
+    @classmethod
+    def from_config(cls, cfg):
+        s = cfg.MODEL.SST
+        if s.FULL_RES_MODE != "bilinear":
+            raise ValueError(f"MODEL.SST.FULL_RES_MODE {s.FULL_RES_MODE!r}: only 'bilinear' is implemented")
+        backbone = build_backbone(cfg)
+        shapes = backbone.output_shape()
+        if s.DECODER_LATERAL_FEATURE not in shapes:
+            raise ValueError(f"MODEL.SST.DECODER_LATERAL_FEATURE {s.DECODER_LATERAL_FEATURE!r} is not a backbone output {sorted(shapes)}")
+        encoder = MSDeformAttnPixelEncoder(
+            shapes, s.ENCODER_IN_FEATURES, s.EMBED_DIM, s.ENCODER_LAYERS, s.ENCODER_HEADS, s.ENCODER_POINTS,
+            s.ENCODER_FFN_DIM, s.DROPOUT, s.NORM,
+        )
+        if len(encoder.strides) != 3 or encoder.strides[0] * 4 != encoder.strides[2]:
+            raise ValueError(f"MODEL.SST.ENCODER_IN_FEATURES must be three maps at strides s, 2s, 4s; got {encoder.strides}")
+        decoder = SSTDecoder(
+            s.EMBED_DIM, shapes[s.DECODER_LATERAL_FEATURE].channels, s.DECODER_BLOCKS, s.DECODER_HEADS,
+            s.DECODER_WINDOW, s.DECODER_FFN_DIM, s.DROPOUT, s.NORM,
+        )
+        domains = resolve_domains(cfg)
+        aux = teacher = None
+        source_domains = []
+        if s.MODE not in ("universal", "dedicated"):
+            raise ValueError(f"MODEL.SST.MODE must be 'universal' or 'dedicated', got {s.MODE!r}")
+        if s.AUX_ON:
+            if s.MODE == "dedicated":
+                teacher, source_domains = cls._build_teacher(cfg, domains)
+                pairs = [(a, b) for a in source_domains for b in domains] if (s.USE_DATASET_SCR or s.USE_IMAGE_SCR) else []
+                aux = _build_aux(cfg, domains, pairs)
+            elif s.USE_MSE:
+                aux = _build_aux(cfg, domains)
+        return {
+            "backbone": backbone,
+            "encoder": encoder,
+            "decoder": decoder,
+            "lateral_feature": s.DECODER_LATERAL_FEATURE,
+            "domains": domains,
+            "dim": s.EMBED_DIM,
+            "pixel_mean": cfg.MODEL.PIXEL_MEAN,
+            "pixel_std": cfg.MODEL.PIXEL_STD,
+            "size_divisibility": s.SIZE_DIVISIBILITY,
+            "test_domain": cfg.MODEL.SEMANTIC.TEST_DOMAIN,
+            "ignore_label": s.IGNORE_LABEL,
+            "aux": aux,
+            "teacher": teacher,
+            "source_domains": source_domains,
+            "msa_mask_source": s.MSA_MASK_SOURCE,
+            "use_mse": s.USE_MSE,
+            "use_dataset_scr": s.USE_DATASET_SCR,
+            "use_image_scr": s.USE_IMAGE_SCR,
+            "scr_pair_reduction": s.SCR_PAIR_REDUCTION,
+            "loss_weights": (s.LOSS_SEG_WEIGHT, s.LOSS_AUX_WEIGHT, s.LOSS_SCR_WEIGHT),
+        }
+
+    @classmethod
+    def _build_teacher(cls, cfg, target_domains):
+        """The frozen step-1 pipeline: base network + MSA/MSE of the source domains."""
+        d = cfg.MODEL.SST.DEDICATED
+        sources = list(d.SOURCE_DOMAINS)
+        if not sources:
+            raise ValueError("MODEL.SST.MODE 'dedicated' needs MODEL.SST.DEDICATED.SOURCE_DOMAINS")
+        if set(sources) & set(target_domains):
+            raise ValueError(f"Dedicated SST: source domains {sources} overlap the target domains {list(target_domains)}")
+        if d.SOURCE_MASKS != "teacher_pred":
+            raise ValueError(f"MODEL.SST.DEDICATED.SOURCE_MASKS: only 'teacher_pred' is implemented, got {d.SOURCE_MASKS!r}")
+        tcfg = cfg.clone()
+        tcfg.defrost()
+        tcfg.MODEL.SST.MODE = "universal"
+        tcfg.MODEL.SST.USE_MSE = True
+        tcfg.MODEL.SST.USE_DATASET_SCR = tcfg.MODEL.SST.USE_IMAGE_SCR = False  # the teacher needs no MST
+        tcfg.MODEL.SEMANTIC.DOMAINS = sources
+        tcfg.MODEL.SEMANTIC.TEST_DOMAIN = ""
+        teacher = cls(tcfg)
+        if d.TEACHER_WEIGHTS:
+            DetectionCheckpointer(teacher).load(d.TEACHER_WEIGHTS)
+        else:
+            logger.warning("MODEL.SST.DEDICATED.TEACHER_WEIGHTS is empty: the teacher is a random network")
+        teacher.eval()
+        return teacher, sources
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()  # frozen, including its norm statistics
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return self.pixel_mean.device
+
+    # ------------------------------------------------------------------ base network
+    def preprocess_image(self, batched_inputs: List[Dict]) -> ImageList:
+        images = [(x["image"].to(self.device) - self.pixel_mean) / self.pixel_std for x in batched_inputs]
+        return ImageList.from_tensors(images, self.size_divisibility)
+
+    def features(self, images: torch.Tensor) -> List[torch.Tensor]:
+        """Normalised, padded (N, 3, H, W) -> [H_1, H_2, H_3] at 1/16, 1/8, 1/4."""
+        feats = self.backbone(images)
+        return self.decoder(self.encoder(feats), feats[self.lateral_feature])
+
+    def head_logits(self, h3: torch.Tensor, domain: str, size) -> torch.Tensor:
+        """The domain's 1x1 head on F = bilinear(H_3): computed on H_3, then upsampled (the head
+        is linear, so this equals the head applied on F at the input resolution)."""
+        return F.interpolate(self.heads[domain](h3), size=size, mode="bilinear", align_corners=False)
+
+    def _domain_of(self, record: Dict) -> str:
+        d = record.get("domain") or self.test_domain
+        if d not in self.heads:
+            raise KeyError(f"{record.get('file_name', 'input')}: domain {d!r} is not one of the model's domains {self.domains}")
+        return d
+
+    def forward(self, batched_inputs: List[Dict]):
+        images = self.preprocess_image(batched_inputs)
+        hs = self.features(images.tensor)
+        if not self.training:
+            return self.inference(batched_inputs, images, hs)
+        return self.losses(batched_inputs, images, hs)
+
+    def inference(self, batched_inputs, images: ImageList, hs) -> List[Dict]:
+        out = []
+        for i, (record, size) in enumerate(zip(batched_inputs, images.image_sizes)):
+            logits = self.head_logits(hs[2][i : i + 1], self._domain_of(record), images.tensor.shape[-2:])[0]
+            h, w = record.get("height", size[0]), record.get("width", size[1])
+            out.append({"sem_seg": sem_seg_postprocess(logits, size, h, w)})
+        return out
+
+    # ------------------------------------------------------------------ training
+    def _group(self, batched_inputs) -> Dict[str, torch.Tensor]:
+        groups: Dict[str, List[int]] = {}
+        for i, r in enumerate(batched_inputs):
+            if "domain" not in r:
+                if len(self.domains) > 1:
+                    raise KeyError(f"{r.get('file_name', 'input')}: a multi-domain SST model needs 'domain' in every training record")
+            groups.setdefault(self._domain_of(r), []).append(i)
+        return {d: torch.as_tensor(idx, device=self.device) for d, idx in groups.items()}
+
+    def losses(self, batched_inputs, images: ImageList, hs) -> Dict[str, torch.Tensor]:
+        size = images.tensor.shape[-2:]
+        targets = ImageList.from_tensors(
+            [x["sem_seg"].to(self.device) for x in batched_inputs], self.size_divisibility, pad_value=self.ignore_label
+        ).tensor
+        groups = self._group(batched_inputs)
+        seg, aux_ce, reps, logits = 0.0, 0.0, {}, {}
+        for d, idx in groups.items():
+            logits[d] = self.heads[d](hs[2][idx])
+            seg = seg + _ce(F.interpolate(logits[d], size=size, mode="bilinear", align_corners=False), targets[idx], self.ignore_label)
+        losses = {"loss_seg": self.alpha * seg}
+        if self.aux is not None:
+            for d, idx in groups.items():
+                masks = targets[idx] if self.msa_mask_source == "gt" else logits[d].detach().argmax(1)
+                reps[d] = self.aux.represent(d, [h[idx] for h in hs], masks)
+                a = F.interpolate(self.aux.aux_logits(reps[d], hs[2][idx]), size=size, mode="bilinear", align_corners=False)
+                aux_ce = aux_ce + _ce(a, targets[idx], self.ignore_label)
+            losses["loss_aux"] = self.beta * aux_ce
+            losses.update(self._scr_losses(groups, reps, images, hs))
+        if comm.get_world_size() > 1:  # DDP: every parameter in the graph, even absent domains'
+            losses["loss_seg"] = losses["loss_seg"] + sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0
+        return losses
+
+    def _teacher_representations(self, images: ImageList) -> Dict[str, DomainRepresentation]:
+        """Dedicated step 2: the frozen teacher's MSA/MSE on the target images, its masks delta
+        predicted by its own source heads (the target images have no source labels)."""
+        t = self.teacher
+        with torch.no_grad():
+            ths = t.features(images.tensor)
+            reps = {}
+            for d in self.source_domains:
+                masks = t.heads[d](ths[2]).argmax(1)
+                reps[d] = t.aux.represent(d, ths, masks)
+        return reps
+
+    def _scr_losses(self, groups, reps, images, hs) -> Dict[str, torch.Tensor]:
+        if not self.aux.pairs or not (self.use_dataset_scr or self.use_image_scr):
+            return {}
+        n = len(images.image_sizes)
+        if self.teacher is not None:
+            # pairs (source, target): the same image seen by the teacher and by the student
+            reps = dict(reps, **self._teacher_representations(images))
+            x0 = {d: self.teacher.aux.mse[d].embedding for d in self.source_domains}
+            index = {d: torch.arange(n, device=self.device) for d in self.source_domains}
+            index.update({d: idx for d, idx in groups.items()})
+        else:
+            x0, index = {}, groups
+        ds, im, n_ds, n_im = 0.0, 0.0, 0, 0
+        for a, b in self.aux.pairs:
+            if self.use_dataset_scr:
+                xa = x0.get(a, self.aux.mse[a].embedding if a in self.aux.mse else None)
+                xb = x0.get(b, self.aux.mse[b].embedding if b in self.aux.mse else None)
+                ds, n_ds = ds + self.aux.scr_dataset(a, b, xa, xb), n_ds + 1
+            if self.use_image_scr and a in reps and b in reps:
+                ia, ib = self._image_pairs(index[a], index[b], dedicated=self.teacher is not None)
+                im, n_im = im + self.aux.scr_image(a, b, reps[a], reps[b], ia, ib), n_im + 1
+        out = {}
+        if self.use_dataset_scr:
+            out["loss_scr_dataset"] = self.lam * (ds / n_ds if self.scr_pair_reduction == "mean" else ds)
+        if self.use_image_scr:
+            if n_im == 0:
+                log_first_n(
+                    logging.WARNING,
+                    "SST: a batch holds no image pair of an MST domain pair; image-level SCR is skipped "
+                    "for it and only dataset-level SCR applies (methods.md §6.8). Use the mixed-domain sampler.",
+                    n=1,
+                )
+                out["loss_scr_image"] = hs[2].sum() * 0.0
+            else:
+                out["loss_scr_image"] = self.lam * (im / n_im if self.scr_pair_reduction == "mean" else im)
+        return out
+
+    @staticmethod
+    def _image_pairs(idx_a: torch.Tensor, idx_b: torch.Tensor, dedicated: bool):
+        """Positions (into each domain's group) of the image pairs of Eq. 11: universal = every
+        (a, b) pair of the batch; dedicated = each target image with itself."""
+        if dedicated:
+            # reps[a] covers the whole batch (teacher), reps[b] the target group: pair image i with i
+            return idx_b, torch.arange(len(idx_b), device=idx_b.device)
+        ia = torch.arange(len(idx_a), device=idx_a.device)
+        ib = torch.arange(len(idx_b), device=idx_b.device)
+        ga, gb = torch.meshgrid(ia, ib, indexing="ij")
+        return ga.reshape(-1), gb.reshape(-1)
