@@ -19,9 +19,18 @@ def _add_semantic_keys(cfg: CN) -> None:
         cfg.MODEL.SEMANTIC.TEST_DOMAIN = ""
 
 
+def _add_multi_domain_loader_keys(cfg: CN) -> None:
+    """``DATALOADER.MULTI_DOMAIN.{ENABLED, SAMPLER}`` of the shared samplers, when absent."""
+    if "MULTI_DOMAIN" not in cfg.DATALOADER:
+        cfg.DATALOADER.MULTI_DOMAIN = CN()
+        cfg.DATALOADER.MULTI_DOMAIN.ENABLED = False
+        cfg.DATALOADER.MULTI_DOMAIN.SAMPLER = "mixed"
+
+
 def add_sst_config(cfg: CN) -> None:
     """Add ``MODEL.SST`` (base network, auxiliary modules, objective, dedicated mode)."""
     _add_semantic_keys(cfg)
+    _add_multi_domain_loader_keys(cfg)
     _C = cfg
     _C.MODEL.SST = CN()
     _C.MODEL.SST.IGNORE_LABEL = 255
