@@ -85,7 +85,7 @@ def load_checked_weights(model: torch.nn.Module, weights: str, strict: bool = Tr
 def resolve_label_space(cfg) -> LabelSpace:
     """The label space of the model's outputs: ``MODEL.SEMANTIC.TEST_DOMAIN`` (the head a
     multi-domain semantic model uses), else ``INPUT.LABEL_SPACE``, else the metadata of the first
-    test/train dataset of the config that has one."""
+    test/train dataset of the config that has one, else the first ``MODEL.SEMANTIC.DOMAINS``."""
     semantic = cfg.MODEL.get("SEMANTIC")
     name = (semantic.get("TEST_DOMAIN", "") if semantic is not None else "") or cfg.INPUT.get("LABEL_SPACE", "")
     if not name:
@@ -97,6 +97,8 @@ def resolve_label_space(cfg) -> LabelSpace:
             name = getattr(MetadataCatalog.get(ds), "label_space", "")
             if name:
                 break
+    if not name and semantic is not None and semantic.get("DOMAINS"):
+        name = semantic.DOMAINS[0]  # a semantic model's default head
     if not name:
         raise ValueError(
             "Cannot tell the model's label space: set INPUT.LABEL_SPACE (e.g. 'cihp') or "

@@ -34,6 +34,8 @@ class SemanticParsingModel(nn.Module):
         - ``losses(outputs, targets, domain)``: ``targets`` maps each key of
           ``target_pad_values`` present in the inputs to its padded (N, ...) tensor; returns a
           dict of ``loss_*`` scalars.
+        - ``@configurable __init__(self, *, <own args>, **kwargs)`` passing ``kwargs`` to this
+          class, and ``from_config(cls, cfg)`` extending ``super().from_config(cfg)``.
     """
 
     # target keys of the inputs padded into the batch, and their padding value
