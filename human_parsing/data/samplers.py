@@ -3,7 +3,10 @@
 Both samplers are infinite and seeded like Detectron2's ``TrainingSampler``: every process uses
 the same seed (``comm.shared_random_seed()``), draws the same *global* plan, and takes its own
 slice of each global batch. So at every step all ranks agree on the domain(s) of the batch and
-see different images. They yield lists of dataset indices (one list = one per-process batch).
+see different images. They yield lists of dataset indices (one list = one per-process batch),
+used as a ``DataLoader`` ``batch_sampler`` (workers keep the batch order). Aspect-ratio grouping
+is not applied: it would re-mix the domains. A mapper returning None makes Detectron2's
+``MapDataset`` retry with a random record of any domain; the project's mappers raise instead.
 """
 import itertools
 import logging

@@ -77,7 +77,9 @@ class ParsingTrainer(DefaultTrainer):
         model = self.build_model(cfg)
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
-        model = create_ddp_model(model, broadcast_buffers=False)
+        # multi-domain models leave the heads of the domains absent from a batch unused
+        multi_domain = cfg.DATALOADER.MULTI_DOMAIN.ENABLED or len(cfg.MODEL.SEMANTIC.DOMAINS) > 1
+        model = create_ddp_model(model, broadcast_buffers=False, find_unused_parameters=multi_domain)
         self._trainer = (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(
             model, data_loader, optimizer
         )
