@@ -78,7 +78,7 @@ def test_test_domain_and_unknown_domain():
     del rec["domain"]
     with torch.no_grad():
         assert model([rec])[0]["sem_seg"].shape[0] == 20  # the first domain
-    with pytest.raises(KeyError, match="domain 'lip' is not one of the model's domains"):
+    with pytest.raises(ValueError, match="Input domain 'lip' is not one of the model's domains"):
         model([dict(rec, domain="lip")])
     cfg = tiny_sst_cfg(domains=("cihp", "atr"))
     cfg.MODEL.SEMANTIC.TEST_DOMAIN = "atr"

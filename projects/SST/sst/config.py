@@ -7,35 +7,14 @@ from detectron2.config import CfgNode as CN
 __all__ = ["add_sst_config"]
 
 
-def _add_semantic_keys(cfg: CN) -> None:
-    """``MODEL.SEMANTIC.{DOMAINS, TEST_DOMAIN}`` of the shared semantic layer, when absent."""
-    if "SEMANTIC" not in cfg.MODEL:
-        cfg.MODEL.SEMANTIC = CN()
-    if "DOMAINS" not in cfg.MODEL.SEMANTIC:
-        # Label-space names the model has heads for; empty = from DATASETS.TRAIN metadata.
-        cfg.MODEL.SEMANTIC.DOMAINS = []
-    if "TEST_DOMAIN" not in cfg.MODEL.SEMANTIC:
-        # Head used at inference when the input has no "domain"; "" = the first domain.
-        cfg.MODEL.SEMANTIC.TEST_DOMAIN = ""
-
-
-def _add_multi_domain_loader_keys(cfg: CN) -> None:
-    """``DATALOADER.MULTI_DOMAIN.{ENABLED, SAMPLER}`` of the shared samplers, when absent."""
-    if "MULTI_DOMAIN" not in cfg.DATALOADER:
-        cfg.DATALOADER.MULTI_DOMAIN = CN()
-        cfg.DATALOADER.MULTI_DOMAIN.ENABLED = False
-        cfg.DATALOADER.MULTI_DOMAIN.SAMPLER = "mixed"
-
-
 def add_sst_config(cfg: CN) -> None:
-    """Add ``MODEL.SST`` (base network, auxiliary modules, objective, dedicated mode)."""
-    _add_semantic_keys(cfg)
-    _add_multi_domain_loader_keys(cfg)
+    """Add ``MODEL.SST`` (base network, auxiliary modules, objective, dedicated mode). The
+    domains, test domain and padding are the shared ``MODEL.SEMANTIC`` keys, the mixed-domain
+    batches ``DATALOADER.MULTI_DOMAIN`` (``human_parsing.config``)."""
     _C = cfg
     _C.MODEL.SST = CN()
     _C.MODEL.SST.IGNORE_LABEL = 255
-    # Images are padded to a multiple of this (the encoder's coarsest stride).
-    _C.MODEL.SST.SIZE_DIVISIBILITY = 32
+    # Padding: MODEL.SEMANTIC.SIZE_DIVISIBILITY, 0 = the encoder's coarsest stride (32).
 
     # ---- base network (§6.2): backbone features -> deformable-attention encoder -> decoder.
     # Backbone features read by the encoder (strides 8, 16, 32) and by the last decoder stage (4).

@@ -1,6 +1,5 @@
 """``SSTParser``: SST's base parsing network (§6.2) with, in training, its auxiliary modules
 (§6.3) and objective (Eq. 12-13) for universal and dedicated parsing."""
-import copy
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -8,42 +7,23 @@ import torch
 import torch.nn.functional as F
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import configurable
-from detectron2.data import MetadataCatalog
-from detectron2.layers import ShapeSpec
 from detectron2.modeling import META_ARCH_REGISTRY, build_backbone
-from detectron2.modeling.postprocessing import sem_seg_postprocess
 from detectron2.structures import ImageList
 from detectron2.utils import comm
 from detectron2.utils.logger import log_first_n
 from torch import nn
 
 from human_parsing.data.label_spaces import get_label_space
+from human_parsing.modeling.semantic import SemanticParsingModel
 
 from .aux import DomainRepresentation, SSTAuxiliary, domain_pairs
 from .decoder import SSTDecoder
 from .encoder import MSDeformAttnPixelEncoder
 from .priors import load_intra_adjacency, load_similarity
 
-__all__ = ["SSTParser", "resolve_domains"]
+__all__ = ["SSTParser"]
 
 logger = logging.getLogger(__name__)
-
-
-def resolve_domains(cfg) -> List[str]:
-    """``MODEL.SEMANTIC.DOMAINS``, or the label spaces of ``DATASETS.TRAIN`` in order."""
-    domains = list(cfg.MODEL.SEMANTIC.DOMAINS)
-    if not domains:
-        for name in cfg.DATASETS.TRAIN:
-            ls = MetadataCatalog.get(name).get("label_space")
-            if not ls:
-                raise ValueError(f"Dataset {name!r} has no 'label_space' metadata; set MODEL.SEMANTIC.DOMAINS")
-            if ls not in domains:
-                domains.append(ls)
-    if not domains:
-        raise ValueError("SST needs at least one domain: set MODEL.SEMANTIC.DOMAINS or DATASETS.TRAIN")
-    for d in domains:
-        get_label_space(d)  # a clear error for an unknown name
-    return domains
 
 
 def _build_aux(cfg, domains: Sequence[str], pair_domains: Optional[Sequence[Tuple[str, str]]] = None) -> SSTAuxiliary:
@@ -68,14 +48,16 @@ def _ce(logits: torch.Tensor, target: torch.Tensor, ignore: int) -> torch.Tensor
 
 
 @META_ARCH_REGISTRY.register()
-class SSTParser(nn.Module):
+class SSTParser(SemanticParsingModel):
     """Backbone -> deformable-attention encoder -> 3-stage decoder -> one 1x1 head per domain.
 
-    Input: list of dicts with ``"image"`` (C, H, W) uint8, ``"height"``/``"width"``, ``"domain"``
-    (label-space name; optional at inference) and, in training, ``"sem_seg"`` (H, W) int64.
-    Training output: ``loss_seg`` (alpha * sum over domains of L_seg), and with the auxiliary
-    modules ``loss_aux``, ``loss_scr_dataset``, ``loss_scr_image``. Inference output per image:
-    ``{"sem_seg": (Z, height, width)}`` logits of the image's domain head (or ``test_domain``).
+    Input: list of dicts with ``"image"`` (C, H, W) uint8, ``"domain"`` (label-space name),
+    optionally ``"height"``/``"width"`` and, in training, ``"sem_seg"`` (H, W) int64.
+    Training: the whole (mixed-domain) batch goes through the shared network and is split by
+    domain only at the heads and auxiliary modules; returns ``loss_seg`` (alpha * sum over domains
+    of L_seg) and, with the auxiliary modules, ``loss_aux``, ``loss_scr_dataset``, ``loss_scr_image``.
+    Inference (:class:`SemanticParsingModel`): ``{"sem_seg": (Z, height, width)}`` logits of the
+    domain's head; the auxiliary modules and the teacher are not used.
     """
 
     @configurable
@@ -86,46 +68,37 @@ class SSTParser(nn.Module):
         encoder: nn.Module,
         decoder: nn.Module,
         lateral_feature: str,
-        domains: Sequence[str],
         dim: int,
-        pixel_mean: Sequence[float],
-        pixel_std: Sequence[float],
-        size_divisibility: int = 32,
-        test_domain: str = "",
         ignore_label: int = 255,
         aux: Optional[SSTAuxiliary] = None,
         teacher: Optional["SSTParser"] = None,
         source_domains: Sequence[str] = (),
         msa_mask_source: str = "gt",
-        use_mse: bool = True,
         use_dataset_scr: bool = True,
         use_image_scr: bool = True,
         scr_pair_reduction: str = "sum",
         loss_weights: Tuple[float, float, float] = (10.0, 1.0, 5.0),
+        **kwargs,
     ):
         """
         Args:
             backbone, encoder, decoder: the base network (encoder: backbone dict -> maps at
                 strides 8/16/32; decoder: those + ``lateral_feature`` -> [H_1, H_2, H_3]).
-            domains: label-space names; one 1x1 head each (``heads[domain]``).
+            dim: D; one ``Conv2d(D, Z, 1)`` head per domain (``heads[domain]``).
             aux: the auxiliary modules (training only; None = the plain multi-dataset network).
             teacher: dedicated step 2: the frozen step-1 network with MSA/MSE of ``source_domains``.
             msa_mask_source: "gt" or "pred", the masks delta of MSA.
             loss_weights: (alpha, beta, lambda).
+            kwargs: of :class:`SemanticParsingModel` (domains, pixel mean/std, padding, ...).
         """
-        super().__init__()
+        super().__init__(**kwargs)
         if msa_mask_source not in ("gt", "pred"):
             raise ValueError(f"MODEL.SST.MSA_MASK_SOURCE must be 'gt' or 'pred', got {msa_mask_source!r}")
         if scr_pair_reduction not in ("sum", "mean"):
             raise ValueError(f"MODEL.SST.SCR_PAIR_REDUCTION must be 'sum' or 'mean', got {scr_pair_reduction!r}")
         self.backbone, self.encoder, self.decoder = backbone, encoder, decoder
         self.lateral_feature = lateral_feature
-        self.domains = list(domains)
-        self.heads = nn.ModuleDict({d: nn.Conv2d(dim, get_label_space(d).num_classes, 1) for d in self.domains})
-        if test_domain and test_domain not in self.heads:
-            raise ValueError(f"MODEL.SEMANTIC.TEST_DOMAIN {test_domain!r} is not one of the model's domains {self.domains}")
-        self.test_domain = test_domain or self.domains[0]
-        self.size_divisibility = size_divisibility
+        self.heads = nn.ModuleDict({d: nn.Conv2d(dim, self.num_classes(d), 1) for d in self.domains})
         self.ignore_label = ignore_label
         self.aux = aux
         self.teacher = teacher
@@ -134,23 +107,25 @@ class SSTParser(nn.Module):
                 p.requires_grad_(False)
         self.source_domains = list(source_domains)
         self.msa_mask_source = msa_mask_source
-        self.use_mse = use_mse
         self.use_dataset_scr = use_dataset_scr
         self.use_image_scr = use_image_scr
         self.scr_pair_reduction = scr_pair_reduction
         self.alpha, self.beta, self.lam = loss_weights
-        self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
-        self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
 
     @classmethod
     def from_config(cls, cfg):
+        ret = super().from_config(cfg)
         s = cfg.MODEL.SST
         if s.FULL_RES_MODE != "bilinear":
             raise ValueError(f"MODEL.SST.FULL_RES_MODE {s.FULL_RES_MODE!r}: only 'bilinear' is implemented")
+        if s.MODE not in ("universal", "dedicated"):
+            raise ValueError(f"MODEL.SST.MODE must be 'universal' or 'dedicated', got {s.MODE!r}")
         backbone = build_backbone(cfg)
         shapes = backbone.output_shape()
         if s.DECODER_LATERAL_FEATURE not in shapes:
-            raise ValueError(f"MODEL.SST.DECODER_LATERAL_FEATURE {s.DECODER_LATERAL_FEATURE!r} is not a backbone output {sorted(shapes)}")
+            raise ValueError(
+                f"MODEL.SST.DECODER_LATERAL_FEATURE {s.DECODER_LATERAL_FEATURE!r} is not a backbone output {sorted(shapes)}"
+            )
         encoder = MSDeformAttnPixelEncoder(
             shapes, s.ENCODER_IN_FEATURES, s.EMBED_DIM, s.ENCODER_LAYERS, s.ENCODER_HEADS, s.ENCODER_POINTS,
             s.ENCODER_FFN_DIM, s.DROPOUT, s.NORM,
@@ -161,40 +136,35 @@ class SSTParser(nn.Module):
             s.EMBED_DIM, shapes[s.DECODER_LATERAL_FEATURE].channels, s.DECODER_BLOCKS, s.DECODER_HEADS,
             s.DECODER_WINDOW, s.DECODER_FFN_DIM, s.DROPOUT, s.NORM,
         )
-        domains = resolve_domains(cfg)
+        domains = ret["domains"]
         aux = teacher = None
         source_domains = []
-        if s.MODE not in ("universal", "dedicated"):
-            raise ValueError(f"MODEL.SST.MODE must be 'universal' or 'dedicated', got {s.MODE!r}")
         if s.AUX_ON:
             if s.MODE == "dedicated":
                 teacher, source_domains = cls._build_teacher(cfg, domains)
-                pairs = [(a, b) for a in source_domains for b in domains] if (s.USE_DATASET_SCR or s.USE_IMAGE_SCR) else []
-                aux = _build_aux(cfg, domains, pairs)
+                scr = s.USE_DATASET_SCR or s.USE_IMAGE_SCR
+                aux = _build_aux(cfg, domains, [(a, b) for a in source_domains for b in domains] if scr else [])
             elif s.USE_MSE:
                 aux = _build_aux(cfg, domains)
-        return {
-            "backbone": backbone,
-            "encoder": encoder,
-            "decoder": decoder,
-            "lateral_feature": s.DECODER_LATERAL_FEATURE,
-            "domains": domains,
-            "dim": s.EMBED_DIM,
-            "pixel_mean": cfg.MODEL.PIXEL_MEAN,
-            "pixel_std": cfg.MODEL.PIXEL_STD,
-            "size_divisibility": s.SIZE_DIVISIBILITY,
-            "test_domain": cfg.MODEL.SEMANTIC.TEST_DOMAIN,
-            "ignore_label": s.IGNORE_LABEL,
-            "aux": aux,
-            "teacher": teacher,
-            "source_domains": source_domains,
-            "msa_mask_source": s.MSA_MASK_SOURCE,
-            "use_mse": s.USE_MSE,
-            "use_dataset_scr": s.USE_DATASET_SCR,
-            "use_image_scr": s.USE_IMAGE_SCR,
-            "scr_pair_reduction": s.SCR_PAIR_REDUCTION,
-            "loss_weights": (s.LOSS_SEG_WEIGHT, s.LOSS_AUX_WEIGHT, s.LOSS_SCR_WEIGHT),
-        }
+        ret.update(
+            backbone=backbone,
+            encoder=encoder,
+            decoder=decoder,
+            lateral_feature=s.DECODER_LATERAL_FEATURE,
+            dim=s.EMBED_DIM,
+            # the encoder's coarsest stride unless MODEL.SEMANTIC.SIZE_DIVISIBILITY says otherwise
+            size_divisibility=ret["size_divisibility"] or encoder.strides[-1],
+            ignore_label=s.IGNORE_LABEL,
+            aux=aux,
+            teacher=teacher,
+            source_domains=source_domains,
+            msa_mask_source=s.MSA_MASK_SOURCE,
+            use_dataset_scr=s.USE_DATASET_SCR,
+            use_image_scr=s.USE_IMAGE_SCR,
+            scr_pair_reduction=s.SCR_PAIR_REDUCTION,
+            loss_weights=(s.LOSS_SEG_WEIGHT, s.LOSS_AUX_WEIGHT, s.LOSS_SCR_WEIGHT),
+        )
+        return ret
 
     @classmethod
     def _build_teacher(cls, cfg, target_domains):
@@ -212,7 +182,7 @@ class SSTParser(nn.Module):
         tcfg.MODEL.SST.MODE = "universal"
         tcfg.MODEL.SST.USE_MSE = True
         tcfg.MODEL.SST.USE_DATASET_SCR = tcfg.MODEL.SST.USE_IMAGE_SCR = False  # the teacher needs no MST
-        tcfg.MODEL.SEMANTIC.DOMAINS = sources
+        tcfg.MODEL.SEMANTIC.DOMAINS = tuple(sources)
         tcfg.MODEL.SEMANTIC.TEST_DOMAIN = ""
         teacher = cls(tcfg)
         if d.TEACHER_WEIGHTS:
@@ -228,73 +198,50 @@ class SSTParser(nn.Module):
             self.teacher.eval()  # frozen, including its norm statistics
         return self
 
-    @property
-    def device(self) -> torch.device:
-        return self.pixel_mean.device
-
     # ------------------------------------------------------------------ base network
-    def preprocess_image(self, batched_inputs: List[Dict]) -> ImageList:
-        images = [(x["image"].to(self.device) - self.pixel_mean) / self.pixel_std for x in batched_inputs]
-        return ImageList.from_tensors(images, self.size_divisibility)
-
     def features(self, images: torch.Tensor) -> List[torch.Tensor]:
         """Normalised, padded (N, 3, H, W) -> [H_1, H_2, H_3] at 1/16, 1/8, 1/4."""
         feats = self.backbone(images)
         return self.decoder(self.encoder(feats), feats[self.lateral_feature])
 
-    def head_logits(self, h3: torch.Tensor, domain: str, size) -> torch.Tensor:
-        """The domain's 1x1 head on F = bilinear(H_3): computed on H_3, then upsampled (the head
-        is linear, so this equals the head applied on F at the input resolution)."""
-        return F.interpolate(self.heads[domain](h3), size=size, mode="bilinear", align_corners=False)
-
-    def _domain_of(self, record: Dict) -> str:
-        d = record.get("domain") or self.test_domain
-        if d not in self.heads:
-            raise KeyError(f"{record.get('file_name', 'input')}: domain {d!r} is not one of the model's domains {self.domains}")
-        return d
+    def forward_features(self, images: torch.Tensor, domain: str) -> Dict[str, torch.Tensor]:
+        """Inference: the domain's 1x1 head on H_3; the base class upsamples the logits to the
+        input, which equals the head applied on F = bilinear(H_3) (the head is linear)."""
+        return {"sem_seg": self.heads[domain](self.features(images)[2])}
 
     def forward(self, batched_inputs: List[Dict]):
-        images = self.preprocess_image(batched_inputs)
-        hs = self.features(images.tensor)
         if not self.training:
-            return self.inference(batched_inputs, images, hs)
-        return self.losses(batched_inputs, images, hs)
-
-    def inference(self, batched_inputs, images: ImageList, hs) -> List[Dict]:
-        out = []
-        for i, (record, size) in enumerate(zip(batched_inputs, images.image_sizes)):
-            logits = self.head_logits(hs[2][i : i + 1], self._domain_of(record), images.tensor.shape[-2:])[0]
-            h, w = record.get("height", size[0]), record.get("width", size[1])
-            out.append({"sem_seg": sem_seg_postprocess(logits, size, h, w)})
-        return out
+            return super().forward(batched_inputs)
+        images = self.preprocess_image(batched_inputs)
+        targets = self.preprocess_targets(batched_inputs, images)["sem_seg"]
+        groups = {d: torch.as_tensor(idx, device=self.device) for d, idx in self.group_by_domain(batched_inputs).items()}
+        return self.training_losses(self.features(images.tensor), targets, groups, images)
 
     # ------------------------------------------------------------------ training
-    def _group(self, batched_inputs) -> Dict[str, torch.Tensor]:
-        groups: Dict[str, List[int]] = {}
-        for i, r in enumerate(batched_inputs):
-            if "domain" not in r:
-                if len(self.domains) > 1:
-                    raise KeyError(f"{r.get('file_name', 'input')}: a multi-domain SST model needs 'domain' in every training record")
-            groups.setdefault(self._domain_of(r), []).append(i)
-        return {d: torch.as_tensor(idx, device=self.device) for d, idx in groups.items()}
+    def _ce(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Pixel-wise CE of logits upsampled to the target, averaged over non-ignored pixels."""
+        logits = self.upsample_logits(logits, target.shape[-2:])
+        if not (target != self.ignore_label).any():
+            return logits.sum() * 0.0
+        return F.cross_entropy(logits, target, ignore_index=self.ignore_label)
 
-    def losses(self, batched_inputs, images: ImageList, hs) -> Dict[str, torch.Tensor]:
-        size = images.tensor.shape[-2:]
-        targets = ImageList.from_tensors(
-            [x["sem_seg"].to(self.device) for x in batched_inputs], self.size_divisibility, pad_value=self.ignore_label
-        ).tensor
-        groups = self._group(batched_inputs)
+    def training_losses(self, hs, targets, groups, images: ImageList) -> Dict[str, torch.Tensor]:
+        """Eq. 12 (universal) or Eq. 13 second line (dedicated) on one batch.
+
+        Args:
+            hs: [H_1, H_2, H_3] of the whole batch; targets: (N, Hp, Wp) padded labels;
+            groups: domain -> indices of its images in the batch.
+        """
         seg, aux_ce, reps, logits = 0.0, 0.0, {}, {}
         for d, idx in groups.items():
             logits[d] = self.heads[d](hs[2][idx])
-            seg = seg + _ce(F.interpolate(logits[d], size=size, mode="bilinear", align_corners=False), targets[idx], self.ignore_label)
+            seg = seg + self._ce(logits[d], targets[idx])
         losses = {"loss_seg": self.alpha * seg}
         if self.aux is not None:
             for d, idx in groups.items():
                 masks = targets[idx] if self.msa_mask_source == "gt" else logits[d].detach().argmax(1)
                 reps[d] = self.aux.represent(d, [h[idx] for h in hs], masks)
-                a = F.interpolate(self.aux.aux_logits(reps[d], hs[2][idx]), size=size, mode="bilinear", align_corners=False)
-                aux_ce = aux_ce + _ce(a, targets[idx], self.ignore_label)
+                aux_ce = aux_ce + self._ce(self.aux.aux_logits(reps[d], hs[2][idx]), targets[idx])
             losses["loss_aux"] = self.beta * aux_ce
             losses.update(self._scr_losses(groups, reps, images, hs))
         if comm.get_world_size() > 1:  # DDP: every parameter in the graph, even absent domains'
@@ -307,32 +254,22 @@ class SSTParser(nn.Module):
         t = self.teacher
         with torch.no_grad():
             ths = t.features(images.tensor)
-            reps = {}
-            for d in self.source_domains:
-                masks = t.heads[d](ths[2]).argmax(1)
-                reps[d] = t.aux.represent(d, ths, masks)
-        return reps
+            return {d: t.aux.represent(d, ths, t.heads[d](ths[2]).argmax(1)) for d in self.source_domains}
 
     def _scr_losses(self, groups, reps, images, hs) -> Dict[str, torch.Tensor]:
         if not self.aux.pairs or not (self.use_dataset_scr or self.use_image_scr):
             return {}
-        n = len(images.image_sizes)
-        if self.teacher is not None:
-            # pairs (source, target): the same image seen by the teacher and by the student
+        dedicated = self.teacher is not None
+        x0 = {d: m.embedding for d, m in self.aux.mse.items()}
+        if dedicated:
             reps = dict(reps, **self._teacher_representations(images))
-            x0 = {d: self.teacher.aux.mse[d].embedding for d in self.source_domains}
-            index = {d: torch.arange(n, device=self.device) for d in self.source_domains}
-            index.update({d: idx for d, idx in groups.items()})
-        else:
-            x0, index = {}, groups
+            x0.update({d: self.teacher.aux.mse[d].embedding for d in self.source_domains})
         ds, im, n_ds, n_im = 0.0, 0.0, 0, 0
         for a, b in self.aux.pairs:
             if self.use_dataset_scr:
-                xa = x0.get(a, self.aux.mse[a].embedding if a in self.aux.mse else None)
-                xb = x0.get(b, self.aux.mse[b].embedding if b in self.aux.mse else None)
-                ds, n_ds = ds + self.aux.scr_dataset(a, b, xa, xb), n_ds + 1
+                ds, n_ds = ds + self.aux.scr_dataset(a, b, x0[a], x0[b]), n_ds + 1
             if self.use_image_scr and a in reps and b in reps:
-                ia, ib = self._image_pairs(index[a], index[b], dedicated=self.teacher is not None)
+                ia, ib = self._image_pairs(groups, a, b, dedicated)
                 im, n_im = im + self.aux.scr_image(a, b, reps[a], reps[b], ia, ib), n_im + 1
         out = {}
         if self.use_dataset_scr:
@@ -351,13 +288,13 @@ class SSTParser(nn.Module):
         return out
 
     @staticmethod
-    def _image_pairs(idx_a: torch.Tensor, idx_b: torch.Tensor, dedicated: bool):
-        """Positions (into each domain's group) of the image pairs of Eq. 11: universal = every
-        (a, b) pair of the batch; dedicated = each target image with itself."""
+    def _image_pairs(groups, a: str, b: str, dedicated: bool):
+        """Positions (into rep_a, rep_b) of the image pairs of Eq. 11. Universal: every
+        (a image, b image) pair of the batch. Dedicated (a = source, from the teacher on the whole
+        batch; b = target): each target image with itself."""
+        ib = torch.arange(len(groups[b]), device=groups[b].device)
         if dedicated:
-            # reps[a] covers the whole batch (teacher), reps[b] the target group: pair image i with i
-            return idx_b, torch.arange(len(idx_b), device=idx_b.device)
-        ia = torch.arange(len(idx_a), device=idx_a.device)
-        ib = torch.arange(len(idx_b), device=idx_b.device)
+            return groups[b], ib
+        ia = torch.arange(len(groups[a]), device=groups[a].device)
         ga, gb = torch.meshgrid(ia, ib, indexing="ij")
         return ga.reshape(-1), gb.reshape(-1)
