@@ -6,6 +6,7 @@ import torch
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.modeling import build_model
 
+from human_parsing.predictor import load_checked_weights
 from sst.export import inference_state_dict
 from sst.priors import PriorError
 
@@ -56,7 +57,8 @@ def test_checkpoint_of_trained_model_loads_into_inference_model(tmp_path):
     trained = build_model(tiny_sst_cfg())
     DetectionCheckpointer(trained, save_dir=str(tmp_path)).save("model")
     base = build_model(tiny_sst_cfg(AUX_ON=False))
-    DetectionCheckpointer(base).load(str(tmp_path / "model.pth"))
+    # strict: the training-only tensors are dropped, nothing is missing or unexpected
+    load_checked_weights(base, str(tmp_path / "model.pth"), strict=True)
     for k, v in base.state_dict().items():
         torch.testing.assert_close(v, trained.state_dict()[k])
 

@@ -19,6 +19,7 @@ from human_parsing.modeling.semantic import SemanticParsingModel
 from .aux import DomainRepresentation, SSTAuxiliary, domain_pairs
 from .decoder import SSTDecoder
 from .encoder import MSDeformAttnPixelEncoder
+from .export import TRAINING_ONLY_PREFIXES
 from .priors import load_intra_adjacency, load_similarity
 
 __all__ = ["SSTParser"]
@@ -111,6 +112,17 @@ class SSTParser(SemanticParsingModel):
         self.use_image_scr = use_image_scr
         self.scr_pair_reduction = scr_pair_reduction
         self.alpha, self.beta, self.lam = loss_weights
+        self._register_load_state_dict_pre_hook(self._drop_training_only_weights)
+
+    def _drop_training_only_weights(self, state_dict, prefix, *args):
+        """A training checkpoint loads into the inference model (built without ``aux`` or
+        ``teacher``): their tensors are dropped instead of being reported as unexpected."""
+        absent = tuple(prefix + p for p in TRAINING_ONLY_PREFIXES if getattr(self, p.rstrip(".")) is None)
+        dropped = [k for k in state_dict if absent and k.startswith(absent)]
+        for k in dropped:
+            del state_dict[k]
+        if dropped:
+            logger.info(f"SSTParser: {len(dropped)} training-only tensors ({', '.join(absent)}*) not loaded")
 
     @classmethod
     def from_config(cls, cfg):
