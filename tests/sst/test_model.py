@@ -10,7 +10,7 @@ from human_parsing.predictor import load_checked_weights
 from sst.export import inference_state_dict
 from sst.priors import PriorError
 
-from .common import DOMAINS, domain_input, mixed_batch, tiny_sst_cfg
+from .common import domain_input, mixed_batch, tiny_sst_cfg
 
 
 def _count(model):

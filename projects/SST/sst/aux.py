@@ -5,7 +5,6 @@ import logging
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .modules import SemanticAggregation, SemanticEnhancement, SemanticTransfer, cosine_consistency

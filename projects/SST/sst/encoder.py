@@ -8,7 +8,6 @@ import math
 from typing import Dict, List, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from detectron2.layers import Conv2d, ShapeSpec, get_norm
 from torch import nn
 
