@@ -34,6 +34,7 @@ __all__ = [
     "image_size",
     "tight_boxes",
     "parallel_map",
+    "progress",
     "SplitCache",
     "cache_dir",
 ]
@@ -125,15 +126,31 @@ def tight_boxes(ids: np.ndarray) -> Dict[int, List[int]]:
     }
 
 
-def parallel_map(fn: Callable[[T], R], items: Iterable[T], num_workers: Optional[int] = None) -> List[R]:
-    """``[fn(x) for x in items]`` on a thread pool (file reads and PNG decoding release the GIL)."""
+def progress(items: Iterable[T], desc: Optional[str], total: Optional[int] = None) -> Iterable[T]:
+    """``items`` with a tqdm bar on stderr named ``desc`` (None: no bar). The bar appears only
+    after 2 s (short loops stay quiet) and only on a terminal, so logs and tests get no bars."""
+    if desc is None:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, total=total, delay=2.0, disable=None, leave=False, dynamic_ncols=True)
+
+
+def parallel_map(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    num_workers: Optional[int] = None,
+    desc: Optional[str] = None,
+) -> List[R]:
+    """``[fn(x) for x in items]`` on a thread pool (file reads and PNG decoding release the GIL),
+    with a progress bar named ``desc`` (see :func:`progress`)."""
     items = list(items)
     if num_workers is None:
         num_workers = min(8, 2 * (os.cpu_count() or 1))
     if len(items) < 4 or num_workers <= 1:
-        return [fn(x) for x in items]
+        return [fn(x) for x in progress(items, desc)]
     with ThreadPoolExecutor(max_workers=num_workers) as ex:
-        return list(ex.map(fn, items))
+        return list(progress(ex.map(fn, items), desc, len(items)))
 
 
 def cache_dir(root: str) -> str:
