@@ -41,6 +41,8 @@ __all__ = [
 
 # Bump when the content of cache entries changes, so stale caches are ignored.
 _CACHE_VERSION = 1
+# Seconds before a progress bar appears: loops shorter than this show none.
+PROGRESS_DELAY = 2.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -128,12 +130,13 @@ def tight_boxes(ids: np.ndarray) -> Dict[int, List[int]]:
 
 def progress(items: Iterable[T], desc: Optional[str], total: Optional[int] = None) -> Iterable[T]:
     """``items`` with a tqdm bar on stderr named ``desc`` (None: no bar). The bar appears only
-    after 2 s (short loops stay quiet) and only on a terminal, so logs and tests get no bars."""
+    after ``PROGRESS_DELAY`` s (short loops stay quiet) and only on a terminal (tqdm's
+    ``disable=None``), so logs, pipes and tests get no bars."""
     if desc is None:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, total=total, delay=2.0, disable=None, leave=False, dynamic_ncols=True)
+    return tqdm(items, desc=desc, total=total, delay=PROGRESS_DELAY, disable=None, leave=False, dynamic_ncols=True)
 
 
 def parallel_map(

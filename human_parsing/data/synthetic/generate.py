@@ -19,6 +19,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from ..datasets.common import progress
 from ..io import write_text
 from ..label_spaces import get_label_space
 from .layouts import (
@@ -84,7 +85,7 @@ def _write_scenes(
     ids: List[str] = []
     joints, coco, counts, heights = [], [], [], []
     present = np.zeros(256, dtype=bool)
-    for i in range(num_images):
+    for i in progress(range(num_images), f"writing synthetic {layout} {split}"):
         scene = generate_scene(seed, i, size, person_scale)
         iid = image_id(layout, split, i)
         write_scene(layout, out, split, iid, scene)
