@@ -69,8 +69,9 @@ def _merge(src: str, dst: str, overwrite: bool) -> int:
     existing = [f for f in files if os.path.exists(os.path.join(dst, f))]
     if existing and not overwrite:
         raise FileExistsError(
-            f"{os.path.join(dst, existing[0])} already exists ({len(existing)} of the {len(files)} "
-            f"files to write are there already); pass overwrite=True (--overwrite) to replace them"
+            f"{os.path.join(dst, existing[0])}: already exists ({len(existing)} of the {len(files)} "
+            f"files to write are there already); pass --overwrite (overwrite=True in Python) to "
+            "replace them"
         )
     for rel in files:
         os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
