@@ -70,6 +70,15 @@ def test_empty_semantic_prediction_folder_is_an_error(tmp_path):
     assert not out.exists()  # no empty results written
 
 
+def _write_preds(pred, fmt, ids):
+    """One empty-ish prediction per id in ``fmt`` (instances: an entry without people)."""
+    if fmt == "instances":
+        (pred / "instances.json").write_text(json.dumps({i: [] for i in ids}))
+    for i in ids if fmt != "instances" else ():
+        sub = "cihp_parsing_maps" if fmt == "cihp_submission" else ""
+        write_label_png(str(pred / sub / f"{i}.png"), np.array([[0, 1]], np.uint8))
+
+
 @pytest.mark.parametrize("fmt", formats.PRED_FORMATS)
 def test_one_missing_prediction_rule_for_every_format(tmp_path, fmt):
     ids = ["a", "b"]
@@ -80,22 +89,11 @@ def test_one_missing_prediction_rule_for_every_format(tmp_path, fmt):
     with pytest.raises(DataFormatError, match=r"nowhere: prediction folder not found"):
         formats.match_predictions(str(tmp_path / "nowhere"), fmt, ids)
     # predictions named after other ids: the same error, which shows what the folder holds
-    lab = np.array([[0, 1]], np.uint8)
-    if fmt == "semantic":
-        write_label_png(str(pred / "z.png"), lab)
-    elif fmt == "cihp_submission":
-        write_label_png(str(pred / "cihp_parsing_maps" / "z.png"), lab)
-    else:
-        (pred / "instances.json").write_text('{"z": []}')
+    _write_preds(pred, fmt, ["z"])
     with pytest.raises(DataFormatError, match=r"it has \['z'\]"):
         formats.match_predictions(str(pred), fmt, ids)
     # some images predicted: the others are listed (counted as no detection), extra ones too
-    if fmt == "semantic":
-        write_label_png(str(pred / "a.png"), lab)
-    elif fmt == "cihp_submission":
-        write_label_png(str(pred / "cihp_parsing_maps" / "a.png"), lab)
-    else:
-        (pred / "instances.json").write_text('{"z": [], "a": []}')
+    _write_preds(pred, fmt, ["z", "a"])
     assert formats.match_predictions(str(pred), fmt, ids) == (["b"], ["z"])
 
 
