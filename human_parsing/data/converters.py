@@ -117,9 +117,8 @@ def records_to_coco(
         _refuse_existing(files, "image or label files this conversion would write")
     ls = get_label_space(label_space)
     t0 = time.perf_counter()
-    results = parallel_map(
-        lambda r: _convert_one(r, split, out_root, ls), records, num_workers, desc=f"converting {split}"
-    )
+    convert = lambda r: _convert_one(r, split, out_root, ls)  # noqa: E731
+    results = parallel_map(convert, records, num_workers, desc=f"converting {split}")
     images, annotations = [], []
     for image_id, (image, anns) in enumerate(results, start=1):
         images.append({"id": image_id, **image})

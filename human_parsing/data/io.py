@@ -85,7 +85,8 @@ def _colour_codes(rgb: np.ndarray) -> np.ndarray:
 def _palette_table(ls: LabelSpace):
     """(sorted colour codes, their indices): the K class colours, white and VOC void -> 255."""
     table = {}
-    for code, k in zip(_colour_codes(np.asarray(ls.palette[: ls.num_classes])).tolist(), range(ls.num_classes)):
+    class_codes = _colour_codes(np.asarray(ls.palette[: ls.num_classes])).tolist()
+    for k, code in enumerate(class_codes):
         table.setdefault(code, k)  # a colour used twice decodes to its first class
     for c in ((255, 255, 255), _VOC_VOID):
         table.setdefault(int(_colour_codes(np.asarray(c))), IGNORE_LABEL)
@@ -193,7 +194,9 @@ def _num_classes(num_classes: Optional[int], ls: Optional[LabelSpace]) -> Option
 
 
 def load_sem_seg(
-    record: dict, label_space: Union[LabelSpace, str, None] = None, num_classes: Optional[int] = None
+    record: dict,
+    label_space: Union[LabelSpace, str, None] = None,
+    num_classes: Optional[int] = None,
 ) -> np.ndarray:
     """The record's semantic map (``sem_seg_file_name``) as (H, W) uint8, read by
     :func:`read_label_map` with ``label_space``, its size checked against the record and its
@@ -202,7 +205,8 @@ def load_sem_seg(
     ls = _as_label_space(label_space)
     path = record["sem_seg_file_name"]
     sem = read_label_map(path, ls)
-    _check_size(sem, (record["height"], record["width"]), path, f"semantic map of {record['file_name']}")
+    hw = (record["height"], record["width"])
+    _check_size(sem, hw, path, f"semantic map of {record['file_name']}")
     k = _num_classes(num_classes, ls)
     if k is not None:
         check_label_values(sem, k, path)
@@ -210,7 +214,9 @@ def load_sem_seg(
 
 
 def load_person_parsing(
-    record: dict, num_classes: Optional[int] = None, label_space: Union[LabelSpace, str, None] = None
+    record: dict,
+    num_classes: Optional[int] = None,
+    label_space: Union[LabelSpace, str, None] = None,
 ) -> np.ndarray:
     """Per-person part maps of one dataset record, as (N, H, W) uint8 (0 outside the person).
 

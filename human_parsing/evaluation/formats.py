@@ -140,7 +140,7 @@ def match_predictions(
     return [i for i in gt_ids if i not in predicted], sorted(predicted - gt)
 
 
-def _read_labels(path: str, num_classes: int, hw=None, label_space=None, channel=None) -> np.ndarray:
+def _read_labels(path: str, num_classes: int, hw=None, label_space=None, channel=None):
     arr = read_label_map(path, label_space, channel)
     check_label_values(arr, num_classes, path)
     if hw is not None and arr.shape != tuple(hw):
@@ -177,7 +177,8 @@ def read_gt(
     if fmt == "semantic":
         return {"sem": _read_labels(os.path.join(gt_dir, image_id + ".png"), num_classes, None, ls)}
     if fmt == "cihp":
-        sem = _read_labels(os.path.join(gt_dir, "Category_ids", image_id + ".png"), num_classes, None, ls)
+        cat = os.path.join(gt_dir, "Category_ids", image_id + ".png")
+        sem = _read_labels(cat, num_classes, None, ls)
         humans = read_id_map(os.path.join(gt_dir, "Human_ids", image_id + ".png"))
         if humans.shape != sem.shape:
             raise DataFormatError(
@@ -203,7 +204,8 @@ def read_gt(
             m = _MHP_RE.match(os.path.basename(f))
             if m and m.group(1) == image_id:
                 keyed.append((int(m.group(3)), f))
-        persons = [_read_labels(f, num_classes, channel=0) for _, f in sorted(keyed)]  # MHP: channel 0
+        # MHP v2 label PNGs have 3 channels, the index in channel 0 (its README)
+        persons = [_read_labels(f, num_classes, channel=0) for _, f in sorted(keyed)]
         if persons:
             persons = np.stack(persons)
             sem = np.zeros(persons.shape[1:], np.uint8)

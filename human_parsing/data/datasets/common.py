@@ -136,7 +136,9 @@ def progress(items: Iterable[T], desc: Optional[str], total: Optional[int] = Non
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, total=total, delay=PROGRESS_DELAY, disable=None, leave=False, dynamic_ncols=True)
+    return tqdm(
+        items, desc=desc, total=total, delay=PROGRESS_DELAY, disable=None, leave=False, dynamic_ncols=True
+    )
 
 
 def parallel_map(

@@ -2,9 +2,10 @@
 
 Each person has its own label PNG ``parsing_annos/<id>_<NN>_<kk>.png`` (NN persons, kk 1-based),
 whose 3 channels are read from channel 0 (the official README: the annotation tool saved 3
-channels, use the first); records say so with ``parsing["channel"] = 0``. MHP v2 ships no per-image semantic map, so one is
-derived at first load into the cache folder (people painted in kk order, later wins, like
-``PersonParsing.paint``); records point to it through ``sem_seg_file_name``.
+channels, use the first); records say so with ``parsing["channel"] = 0``. MHP v2 ships no
+per-image semantic map, so one is derived at first load into the cache folder (people painted in
+kk order, later wins, like ``PersonParsing.paint``); records point to it through
+``sem_seg_file_name``.
 """
 import logging
 import os

@@ -41,6 +41,7 @@ def check_dataset_dicts(
     dicts: List[dict], label_space: Union[LabelSpace, str, int], num_workers: Optional[int] = None
 ) -> int:
     """Check every record (thread pool); returns the number of people with labelled pixels."""
-    counts = parallel_map(lambda r: check_record(r, label_space), dicts, num_workers, desc="checking")
+    check = lambda r: check_record(r, label_space)  # noqa: E731
+    counts = parallel_map(check, dicts, num_workers, desc="checking")
     logger.info(f"Checked {len(dicts)} records: all files readable, sizes and label values valid")
     return sum(counts)
