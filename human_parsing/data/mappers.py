@@ -19,7 +19,7 @@ from detectron2.utils.logger import log_first_n
 from detectron2.utils.registry import Registry
 
 from ..structures import ParsingMaps
-from .io import DataFormatError, check_label_values, load_person_parsing, read_image, read_label_map
+from .io import DataFormatError, load_person_parsing, load_sem_seg, read_image, read_label_map
 from .keypoints import get_keypoint_hflip_indices
 from .label_spaces import IGNORE_LABEL, LabelSpace, get_label_space
 from .targets import gaussian_heatmaps, human_ids_from_person_maps, instance_edges, semantic_edges
@@ -53,8 +53,23 @@ def build_mapper(cfg, is_train: bool):
 
 def label_space_from_cfg(cfg) -> LabelSpace:
     """``INPUT.LABEL_SPACE`` if set, else the ``label_space`` metadata of the first training
-    dataset (or, without one, of the first test dataset)."""
+    dataset (or, without one, of the first test dataset).
+
+    A pinned ``INPUT.LABEL_SPACE`` must be the label space of every dataset of
+    ``DATASETS.TRAIN`` and ``DATASETS.TEST`` that declares one: otherwise a ``DataFormatError``
+    names the key, both label spaces and the dataset (before any label file is read).
+    """
     if cfg.INPUT.LABEL_SPACE:
+        for key in ("TRAIN", "TEST"):
+            for name in cfg.DATASETS[key]:
+                theirs = MetadataCatalog.get(name).get("label_space")
+                if theirs and theirs != cfg.INPUT.LABEL_SPACE:
+                    raise DataFormatError(
+                        f"INPUT.LABEL_SPACE: the config's label space {cfg.INPUT.LABEL_SPACE!r} "
+                        f"differs from the label space {theirs!r} of dataset {name!r} "
+                        f"(DATASETS.{key}); set INPUT.LABEL_SPACE to {theirs!r}, or to \"\" to "
+                        "take the dataset's, or use a dataset of that label space"
+                    )
         return get_label_space(cfg.INPUT.LABEL_SPACE)
     for names in (cfg.DATASETS.TRAIN, cfg.DATASETS.TEST):
         if len(names):
@@ -69,18 +84,6 @@ def label_space_from_cfg(cfg) -> LabelSpace:
 
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))
-
-
-def _read_sem_seg(record: dict, num_classes: int) -> np.ndarray:
-    path = record["sem_seg_file_name"]
-    sem = read_label_map(path)
-    if sem.shape != (record["height"], record["width"]):
-        raise DataFormatError(
-            f"{path}: semantic map has size {sem.shape[1]}x{sem.shape[0]} (WxH) but the image "
-            f"{record['file_name']} is {record['width']}x{record['height']}"
-        )
-    check_label_values(sem, num_classes, path)
-    return sem
 
 
 class _ParsingMapperBase:
@@ -214,11 +217,11 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
             record["image"] = _image_tensor(aug_input.image)
             return record
 
-        K = self.label_space.num_classes
         anns = [a for a in record.pop("annotations", []) if a.get("iscrowd", 0) == 0]
-        maps = load_person_parsing({**record, "annotations": anns}, K)  # (N, H, W) uint8
+        # (N, H, W) uint8, decoded and checked like every other door
+        maps = load_person_parsing({**record, "annotations": anns}, label_space=self.label_space)
         if record.get("sem_seg_file_name"):
-            sem = _read_sem_seg(record, K)
+            sem = load_sem_seg(record, self.label_space)
         else:  # no semantic file: paint people, later ones on top
             owner = human_ids_from_person_maps(maps).astype(np.int64)
             sem = np.zeros(owner.shape, np.uint8)
@@ -334,7 +337,7 @@ class SemanticParsingDatasetMapper(_ParsingMapperBase):
             return record
         if not record.get("sem_seg_file_name"):
             raise DataFormatError(f"{record['file_name']}: the record has no sem_seg_file_name")
-        sem = _read_sem_seg(record, self.label_space.num_classes)
+        sem = load_sem_seg(record, self.label_space)
         anns = record.pop("annotations", [])  # people are not targets here (only their keypoints)
         aug_input = T.AugInput(image, sem_seg=sem)
         transforms = self.augmentations(aug_input)

@@ -87,6 +87,7 @@ class ParsingEvaluator(DatasetEvaluator):
                 f"{dataset_name}: {len(names)} stuff_classes but num_classes={options.num_classes}"
             )
         self._name, self._opts = dataset_name, options
+        self._label_space = meta.get("label_space")  # decodes colour-coded GT PNGs, if any
         self._output_dir, self._distributed = output_dir, distributed
         self._write_predictions = write_predictions
         self._catalog = None  # image_id -> dataset record, built on first need
@@ -112,19 +113,14 @@ class ParsingEvaluator(DatasetEvaluator):
         return rec
 
     def _load_gt(self, inp: dict) -> dict:
-        from human_parsing.data.io import check_label_values, load_person_parsing, read_label_map
+        from human_parsing.data.io import load_person_parsing, load_sem_seg
 
         inp = self._gt_record(inp)
-        C, gt = self._opts.num_classes, {}
+        C, ls, gt = self._opts.num_classes, self._label_space, {}
         if set(self._opts.metrics) & {"semantic", "atr"} and inp.get("sem_seg_file_name"):
-            gt["sem"] = read_label_map(inp["sem_seg_file_name"])
-            check_label_values(gt["sem"], C, inp["sem_seg_file_name"])
-            if gt["sem"].shape != (inp["height"], inp["width"]):
-                raise ValueError(
-                    f"{inp['sem_seg_file_name']}: GT size {gt['sem'].shape} != record size"
-                )
+            gt["sem"] = load_sem_seg(inp, ls, C)
         if set(self._opts.metrics) & {"app", "apr"}:
-            gt["persons"] = load_person_parsing(inp, C)
+            gt["persons"] = load_person_parsing(inp, C, ls)
         if not gt:
             raise ValueError(
                 f"image {inp.get('image_id')}: no ground truth for {self._opts.metrics}"
