@@ -56,6 +56,10 @@ def add_human_parsing_config(cfg: CN) -> None:
     # measured in their config headers: slightly ahead of SGD within the demo's ~1000 iterations).
     _C.SOLVER.OPTIMIZER = "SGD"
     _C.SOLVER.BETAS = (0.9, 0.999)  # AdamW only
+    # Autocast precision of SOLVER.AMP.ENABLED (human_parsing/engine/trainer.py): "auto" = float16
+    # with loss scaling on CUDA (Detectron2's AMPTrainer), bfloat16 without scaling elsewhere (CPU);
+    # or "float16" / "bfloat16".
+    _C.SOLVER.AMP.PRECISION = "auto"
 
     # ---- evaluation (human_parsing/evaluation/parsing_evaluator.py, metrics.md)
     _C.TEST.PARSING_EVAL = CN()

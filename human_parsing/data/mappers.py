@@ -147,7 +147,8 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
     - ``"image"``: (C, H, W) uint8 tensor;
     - ``"instances"``: ``Instances`` with ``gt_boxes`` (tight boxes of each transformed person;
       people cropped away entirely are dropped, as are ``iscrowd`` people), ``gt_classes`` (zeros),
-      ``gt_masks`` (``BitMasks`` of the person's labelled pixels), ``gt_parsing``
+      ``gt_masks`` (``BitMasks`` of the person's labelled pixels; only with ``masks_on``, i.e.
+      ``MODEL.MASK_ON``), ``gt_parsing``
       (``ParsingMaps`` (N, H, W), 255 in padding) and ``gt_keypoints`` if used;
     - ``"sem_seg"``: (H, W) int64 global part map, 255 ignore/padding;
     - ``"human_ids"`` (if on): (H, W) int64, 0 background, ``i + 1`` for ``instances[i]``, 255
@@ -165,9 +166,18 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         edges_on: bool = False,
         edge_dilation: int = 0,
         edge_pad_value: int = IGNORE_LABEL,
+        masks_on: bool = True,
         **kwargs,
     ):
+        """
+        Args:
+            human_ids_on, edges_on, edge_dilation, edge_pad_value: the optional targets above.
+            masks_on: build ``gt_masks`` (an (N, H, W) bool copy of the maps, only a mask head
+                reads it).
+            kwargs: arguments of ``_ParsingMapperBase``.
+        """
         super().__init__(is_train, **kwargs)
+        self.masks_on = masks_on
         self.human_ids_on = human_ids_on
         self.edges_on = edges_on
         self.edge_dilation = edge_dilation
@@ -179,6 +189,7 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         p = cfg.INPUT.PARSING
         ret.update(
             use_keypoints=cfg.MODEL.KEYPOINT_ON,
+            masks_on=cfg.MODEL.MASK_ON,
             human_ids_on=p.HUMAN_IDS_ON,
             edges_on=p.EDGES_ON,
             edge_dilation=p.EDGE_DILATION,
@@ -243,7 +254,8 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         inst = Instances((h, w))
         inst.gt_boxes = Boxes(torch.from_numpy(tight_boxes(fg[keep])))
         inst.gt_classes = torch.zeros(len(keep), dtype=torch.int64)
-        inst.gt_masks = BitMasks(torch.from_numpy(fg[keep]))
+        if self.masks_on:
+            inst.gt_masks = BitMasks(torch.from_numpy(fg[keep]))
         inst.gt_parsing = ParsingMaps(torch.from_numpy(maps[keep]))
         if self.use_keypoints and any("keypoints" in a for a in anns):
             num_kp = len(next(a["keypoints"] for a in anns if "keypoints" in a)) // 3

@@ -1,3 +1,3 @@
-from .trainer import ParsingTrainer, build_tta_model, TTA_REGISTRY
+from .trainer import DeviceAMPTrainer, ParsingTrainer, TTA_REGISTRY, build_train_loop, build_tta_model
 
-__all__ = ["ParsingTrainer", "build_tta_model", "TTA_REGISTRY"]
+__all__ = ["ParsingTrainer", "DeviceAMPTrainer", "build_train_loop", "build_tta_model", "TTA_REGISTRY"]
