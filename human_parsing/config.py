@@ -78,5 +78,11 @@ def add_human_parsing_config(cfg: CN) -> None:
     _C.TEST.PARSING_EVAL.REGION_SCORE_THRESH = -1.0
     # APp recall denominator counts GT people whose part map is empty (Parsing R-CNN: True).
     _C.TEST.PARSING_EVAL.COUNT_EMPTY_GT = True
+    # Person box AP of instance datasets next to the parsing metrics (official Parsing R-CNN):
+    # Detectron2's COCOEvaluator, official COCO API, GT boxes converted from the records
+    # (human_parsing/evaluation/box.py). BOX_AREA: GT area for APs/APm/APl, "pixels" (person
+    # pixels, COCO's rule) or "box".
+    _C.TEST.PARSING_EVAL.BOX_AP = False
+    _C.TEST.PARSING_EVAL.BOX_AREA = "pixels"
     # Also write every prediction in the open formats under the evaluator's output folder.
     _C.TEST.PARSING_EVAL.WRITE_PREDICTIONS = False

@@ -162,11 +162,26 @@ class ParsingTrainer(DefaultTrainer):
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
+        """By the dataset's ``evaluator_type``: "parsing" / "sem_seg_parsing" → ``ParsingEvaluator``
+        (+ ``ParsingBoxEvaluator`` for "parsing" with ``TEST.PARSING_EVAL.BOX_AP``); "coco" (e.g.
+        COCO keypoints for the keypoint pre-training) → Detectron2's ``COCOEvaluator`` with the
+        official COCO API."""
+        from detectron2.data import MetadataCatalog
+        from detectron2.evaluation import COCOEvaluator
+
         from human_parsing.evaluation import build_parsing_evaluator
+        from human_parsing.evaluation.box import ParsingBoxEvaluator
 
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        return DatasetEvaluators([build_parsing_evaluator(cfg, dataset_name, output_folder)])
+        etype = MetadataCatalog.get(dataset_name).get("evaluator_type", "parsing")
+        if etype == "coco":
+            return COCOEvaluator(dataset_name, output_dir=output_folder, use_fast_impl=False)
+        evaluators = [build_parsing_evaluator(cfg, dataset_name, output_folder)]
+        if etype == "parsing" and cfg.TEST.PARSING_EVAL.BOX_AP:
+            evaluators.append(ParsingBoxEvaluator(dataset_name, output_folder,
+                                                  area=cfg.TEST.PARSING_EVAL.BOX_AREA))
+        return DatasetEvaluators(evaluators)
 
     @classmethod
     def test(cls, cfg, model, evaluators=None):
