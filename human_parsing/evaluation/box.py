@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import COCOEvaluator
 from detectron2.structures import BoxMode
+from detectron2.utils import comm
 
 __all__ = ["AREA_RULES", "records_to_coco_boxes", "ParsingBoxEvaluator"]
 
@@ -71,27 +72,26 @@ def records_to_coco_boxes(records: List[dict], area: str = "pixels") -> Tuple[di
 
 class ParsingBoxEvaluator(COCOEvaluator):
     """Person box AP (``{"bbox": {"AP", "AP50", "AP75", "APs", "APm", "APl", ...}}``) of a parsing
-    dataset, with the official COCO API. The converted ground truth is written to
-    ``<output_dir>/<dataset>_person_boxes.json`` (a temporary file without ``output_dir``) and read
-    through a metadata entry ``<dataset>_person_boxes`` (``thing_classes`` ["person"], ids 1 → 0).
+    dataset, with the official COCO API. The converted ground truth goes through a per-process
+    temporary json, read in ``__init__`` via a metadata entry ``<dataset>_person_boxes``
+    (``thing_classes`` ["person"], ids 1 → 0); the main process also keeps a copy in
+    ``<output_dir>/<dataset>_person_boxes.json``.
     """
 
     def __init__(self, dataset_name: str, output_dir: Optional[str] = None, distributed: bool = True,
                  area: str = "pixels"):
         coco, self._coco_ids = records_to_coco_boxes(DatasetCatalog.get(dataset_name), area)
         alias = f"{dataset_name}_person_boxes"
-        if output_dir:
-            os.makedirs(output_dir, exist_ok=True)
-            json_file = os.path.join(output_dir, f"{alias}.json")
-            with open(json_file, "w") as f:
-                json.dump(coco, f)
-            self._init_coco(dataset_name, alias, json_file, output_dir, distributed)
-            return
+        text = json.dumps(coco)
         with tempfile.TemporaryDirectory() as tmp:  # COCO reads it in __init__; not needed after
             json_file = os.path.join(tmp, f"{alias}.json")
             with open(json_file, "w") as f:
-                json.dump(coco, f)
+                f.write(text)
             self._init_coco(dataset_name, alias, json_file, output_dir, distributed)
+        if output_dir and comm.is_main_process():
+            from human_parsing.data.io import write_text
+
+            write_text(os.path.join(output_dir, f"{alias}.json"), text)
 
     def _init_coco(self, dataset_name, alias, json_file, output_dir, distributed):
         if alias in MetadataCatalog.list():
