@@ -51,6 +51,11 @@ def add_human_parsing_config(cfg: CN) -> None:
     _C.INPUT.PARSING.HEATMAP_STRIDE = 4
     _C.INPUT.PARSING.HEATMAP_SIGMA = 7.0
 
+    # ---- checkpoint loading (human_parsing/engine/checkpoint.py): [old_prefix, new_prefix] pairs
+    # renaming MODEL.WEIGHTS' weights before loading ("" drops them; the first match wins), e.g.
+    # a COCO keypoint R-CNN's GCE keypoint head into the parsing head (Parsing R-CNN Table 5).
+    _C.MODEL.WEIGHTS_PREFIX_MAP = []
+
     # ---- solver (human_parsing/engine/optimizer.py)
     # "SGD" (Detectron2's, every paper config) or "AdamW" (the from-scratch CPU quick schedules;
     # measured in their config headers: slightly ahead of SGD within the demo's ~1000 iterations).

@@ -11,7 +11,7 @@ from typing import List, Optional, Union
 import numpy as np
 import torch
 from detectron2.config import configurable
-from detectron2.data import MetadataCatalog
+from detectron2.data import DatasetMapper, MetadataCatalog
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 from detectron2.structures import BitMasks, Boxes, Instances, Keypoints
@@ -44,6 +44,11 @@ A registered class is built as ``obj(cfg, is_train)`` and called as ``mapper(dat
 returning the record (deep-copied) plus model inputs: ``"image"`` (C, H, W) uint8 tensor in
 ``INPUT.FORMAT`` and the targets of the mapper (see each class).
 """
+
+
+# Detectron2's own mapper, for plain detection data (e.g. COCO keypoints for the keypoint
+# pre-training of Parsing R-CNN's Table 5)
+MAPPER_REGISTRY.register(DatasetMapper)
 
 
 def build_mapper(cfg, is_train: bool):
