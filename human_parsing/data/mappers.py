@@ -11,7 +11,7 @@ from typing import List, Optional, Union
 import numpy as np
 import torch
 from detectron2.config import configurable
-from detectron2.data import MetadataCatalog
+from detectron2.data import DatasetMapper, MetadataCatalog
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 from detectron2.structures import BitMasks, Boxes, Instances, Keypoints
@@ -44,6 +44,11 @@ A registered class is built as ``obj(cfg, is_train)`` and called as ``mapper(dat
 returning the record (deep-copied) plus model inputs: ``"image"`` (C, H, W) uint8 tensor in
 ``INPUT.FORMAT`` and the targets of the mapper (see each class).
 """
+
+
+# Detectron2's own mapper, for plain detection data (e.g. COCO keypoints for the keypoint
+# pre-training of Parsing R-CNN's Table 5)
+MAPPER_REGISTRY.register(DatasetMapper)
 
 
 def build_mapper(cfg, is_train: bool):
@@ -150,7 +155,8 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
     - ``"image"``: (C, H, W) uint8 tensor;
     - ``"instances"``: ``Instances`` with ``gt_boxes`` (tight boxes of each transformed person;
       people cropped away entirely are dropped, as are ``iscrowd`` people), ``gt_classes`` (zeros),
-      ``gt_masks`` (``BitMasks`` of the person's labelled pixels), ``gt_parsing``
+      ``gt_masks`` (``BitMasks`` of the person's labelled pixels; only with ``masks_on``, i.e.
+      ``MODEL.MASK_ON``), ``gt_parsing``
       (``ParsingMaps`` (N, H, W), 255 in padding) and ``gt_keypoints`` if used;
     - ``"sem_seg"``: (H, W) int64 global part map, 255 ignore/padding;
     - ``"human_ids"`` (if on): (H, W) int64, 0 background, ``i + 1`` for ``instances[i]``, 255
@@ -168,9 +174,18 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         edges_on: bool = False,
         edge_dilation: int = 0,
         edge_pad_value: int = IGNORE_LABEL,
+        masks_on: bool = True,
         **kwargs,
     ):
+        """
+        Args:
+            human_ids_on, edges_on, edge_dilation, edge_pad_value: the optional targets above.
+            masks_on: build ``gt_masks`` (an (N, H, W) bool copy of the maps, only a mask head
+                reads it).
+            kwargs: arguments of ``_ParsingMapperBase``.
+        """
         super().__init__(is_train, **kwargs)
+        self.masks_on = masks_on
         self.human_ids_on = human_ids_on
         self.edges_on = edges_on
         self.edge_dilation = edge_dilation
@@ -182,6 +197,7 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         p = cfg.INPUT.PARSING
         ret.update(
             use_keypoints=cfg.MODEL.KEYPOINT_ON,
+            masks_on=cfg.MODEL.MASK_ON,
             human_ids_on=p.HUMAN_IDS_ON,
             edges_on=p.EDGES_ON,
             edge_dilation=p.EDGE_DILATION,
@@ -246,7 +262,8 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         inst = Instances((h, w))
         inst.gt_boxes = Boxes(torch.from_numpy(tight_boxes(fg[keep])))
         inst.gt_classes = torch.zeros(len(keep), dtype=torch.int64)
-        inst.gt_masks = BitMasks(torch.from_numpy(fg[keep]))
+        if self.masks_on:
+            inst.gt_masks = BitMasks(torch.from_numpy(fg[keep]))
         inst.gt_parsing = ParsingMaps(torch.from_numpy(maps[keep]))
         if self.use_keypoints and any("keypoints" in a for a in anns):
             num_kp = len(next(a["keypoints"] for a in anns if "keypoints" in a)) // 3

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Optional
 
 import numpy as np
+import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.utils import comm
@@ -136,7 +137,7 @@ class ParsingEvaluator(DatasetEvaluator):
             pred.update(
                 crops=pp.crops,
                 offsets=pp.offsets,
-                scores=inst.scores.detach().cpu().numpy(),
+                scores=_np(inst.scores),
                 size=tuple(pp.image_size),
             )
         if "part_instances" in out:  # optional, PGN style: ids (H, W), classes (K,), scores (K,)
@@ -147,9 +148,9 @@ class ParsingEvaluator(DatasetEvaluator):
                 part_scores=_np(pi["scores"]).astype(np.float64),
             )
         if "parsing" in out:
-            pred["sem"] = out["parsing"].detach().cpu().numpy()
+            pred["sem"] = _np(out["parsing"])
         elif "sem_seg" in out:
-            pred["sem"] = out["sem_seg"].argmax(dim=0).detach().cpu().numpy()
+            pred["sem"] = _np(out["sem_seg"].argmax(dim=0))
         return pred
 
     def process(self, inputs, outputs):
@@ -228,7 +229,12 @@ class ParsingEvaluator(DatasetEvaluator):
 
 
 def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+    """Tensor or array-like → numpy; bfloat16 tensors (autocast) go through float32, which numpy
+    lacks."""
+    if not hasattr(x, "detach"):
+        return np.asarray(x)
+    x = x.detach().cpu()
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
 
 
 def default_options(meta, **overrides) -> ParsingEvalOptions:
