@@ -1,9 +1,9 @@
 """Command line of ``tools/apply_net.py``::
 
     apply_net.py dump CONFIG WEIGHTS INPUT [--output DIR|FILE.pkl] [--format png|pickle]
-                 [--min_score 0.5] [--overwrite] [-v] [--opts KEY VALUE ...]
-    apply_net.py show CONFIG WEIGHTS INPUT [--vis parsing,instances,bbox,edges]
-                 [--output DIR|FILE] [--min_score 0.5] [--overwrite] [-v] [--opts KEY VALUE ...]
+                 [--min_score 0.5] [--overwrite | --skip-existing] [-v] [--debug] [--opts KEY VALUE ...]
+    apply_net.py show CONFIG WEIGHTS INPUT [--vis parsing,instances,bbox,edges] [--output DIR|FILE]
+                 [--min_score 0.5] [--overwrite | --skip-existing] [-v] [--debug] [--opts KEY VALUE ...]
 
 The config is built like ``tools/train_net.py`` does: ``get_cfg()``, then the ``add_*_config``
 functions the entry point passes in (the method packages' ones: ``human_parsing`` never imports
@@ -18,6 +18,8 @@ from typing import Callable, List, Optional, Sequence
 import torch
 from detectron2.config import get_cfg
 from detectron2.utils.logger import setup_logger
+
+from human_parsing.utils.cli import merge_config, run_tool
 
 from .actions import ACTIONS, RunSummary
 
@@ -42,15 +44,12 @@ def create_argument_parser() -> argparse.ArgumentParser:
 
 def setup_config(config_file: str, weights: str, opts: Sequence[str],
                  config_fns: Sequence[Callable] = ()):
-    """Frozen config: defaults + ``config_fns`` + file + ``opts``; ``MODEL.WEIGHTS = weights``."""
+    """Frozen config: defaults + ``config_fns`` + file + ``opts``; ``MODEL.WEIGHTS = weights``.
+    A bad file, yaml, key or value raises :class:`~human_parsing.utils.cli.ConfigError`."""
     cfg = get_cfg()
     for fn in config_fns:
         fn(cfg)
-    try:
-        cfg.merge_from_file(config_file)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{config_file}: config file not found") from None
-    cfg.merge_from_list(list(opts))
+    merge_config(cfg, config_file, opts)
     cfg.MODEL.WEIGHTS = weights
     if "MODEL.DEVICE" not in list(opts)[::2] and not torch.cuda.is_available():
         cfg.MODEL.DEVICE = "cpu"
@@ -74,27 +73,18 @@ def main(argv: Optional[List[str]] = None, config_fns: Sequence[Callable] = (),
     ``predictor``: an already built ``ParsingPredictor`` for this config (skips building one).
     """
     args = create_argument_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if len(args.opts) % 2:
-        raise ValueError(f"--opts needs KEY VALUE pairs, got {args.opts}")
     cfg = setup_config(args.cfg, args.model, args.opts, config_fns)
     summary = args.action.execute(args, cfg, predictor=predictor)
     logging.getLogger("human_parsing.apply").info(str(summary))
     return summary
 
 
-# Errors caused by the user's input: reported in one line, without a traceback (unless -vv).
-USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError, KeyError)
-
-
 def run_cli(config_fns: Sequence[Callable] = ()) -> None:
-    """``main`` for a console entry point: user errors exit with status 2 and a one-line message."""
-    args = create_argument_parser().parse_args()
-    _setup_logging(args.verbosity)
-    try:
+    """``main`` for a console entry point, under the tools' error policy
+    (:mod:`human_parsing.utils.cli`): expected errors exit with status 2 and one line."""
+
+    def _main():
+        _setup_logging(create_argument_parser().parse_args().verbosity)
         main(None, config_fns)
-    except USER_ERRORS as e:
-        if args.verbosity >= 2:
-            raise
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"apply_net: error: {msg}", file=sys.stderr)
-        sys.exit(2)
+
+    run_tool(_main, "apply_net")
