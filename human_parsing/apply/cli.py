@@ -83,8 +83,8 @@ def run_cli(config_fns: Sequence[Callable] = ()) -> None:
     """``main`` for a console entry point, under the tools' error policy
     (:mod:`human_parsing.utils.cli`): expected errors exit with status 2 and one line."""
 
-    def _main():
-        _setup_logging(create_argument_parser().parse_args().verbosity)
-        main(None, config_fns)
+    def _main(argv):
+        _setup_logging(create_argument_parser().parse_args(argv).verbosity)
+        main(argv, config_fns)
 
-    run_tool(_main, "apply_net")
+    sys.exit(run_tool(_main, "apply_net"))

@@ -1,9 +1,10 @@
 """One trainer for every human-parsing method.
 
-``ParsingTrainer`` is Detectron2's ``DefaultTrainer`` with three changes: data loaders use the
+``ParsingTrainer`` is Detectron2's ``DefaultTrainer`` with four changes: data loaders use the
 mapper named by ``INPUT.MAPPER_NAME``, evaluation uses the parsing evaluators chosen from the
-dataset's ``evaluator_type``, and DistributedDataParallel also works for CPU models (gloo), where
-PyTorch rejects ``device_ids``.
+dataset's ``evaluator_type``, DistributedDataParallel also works for CPU models (gloo), where
+PyTorch rejects ``device_ids``, and checkpoints are written to a temporary name then renamed
+(:class:`~human_parsing.engine.checkpoint.AtomicCheckpointer`).
 """
 import json
 import logging
@@ -11,7 +12,6 @@ import os
 import weakref
 
 import torch
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase
 from detectron2.evaluation import DatasetEvaluators
@@ -19,6 +19,8 @@ from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 from detectron2.utils.registry import Registry
 from torch.nn.parallel import DistributedDataParallel
+
+from .checkpoint import AtomicCheckpointer
 
 __all__ = ["ParsingTrainer", "create_ddp_model", "build_tta_model", "TTA_REGISTRY"]
 
@@ -75,7 +77,7 @@ class ParsingTrainer(DefaultTrainer):
             model, data_loader, optimizer
         )
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = DetectionCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.checkpointer = AtomicCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg

@@ -18,16 +18,16 @@ and status 1. Expected are:
   numpy, torch, ... are bugs; a ``KeyError`` holding a bare key (not a sentence) is a lookup bug.
   Errors re-raised from a DataLoader worker or a ``launch``-ed process are judged by the original.
 
-Usage in a tool::
+Usage in a tool (``main(argv)`` parses ``argv``, raises on errors, may return an exit status)::
 
     if __name__ == "__main__":
-        run_tool(main, "apply_net")     # main() parses sys.argv itself; may return an exit code
+        sys.exit(run_tool(main, "evaluate_parsing"))
 """
 import os
 import re
 import sys
 import traceback
-from typing import Callable, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import yaml
 
@@ -57,6 +57,13 @@ def _key_of(msg: str) -> Optional[str]:
     return m.group(1) if m else None
 
 
+def _problem(msg: str, unknown: str) -> str:
+    """yacs' message without the key it ends with (the key goes in front)."""
+    if "Non-existent" in msg:
+        return unknown
+    return re.sub(r"\s*for config key:\s*\S+\s*$", "", msg)
+
+
 def merge_config(cfg, config_file: str, opts: Sequence[str] = ()):
     """``cfg.merge_from_file(config_file)`` then ``cfg.merge_from_list(opts)``, with every
     failure (missing file, bad yaml, empty file, unknown key, wrong type, odd override list)
@@ -82,7 +89,7 @@ def merge_config(cfg, config_file: str, opts: Sequence[str] = ()):
         except (KeyError, ValueError, TypeError) as e:
             msg = _message(e)
             key = _key_of(msg)
-            problem = "unknown config key" if "Non-existent" in msg else msg
+            problem = _problem(msg, "unknown config key")
             raise ConfigError(f"{config_file}: {key + ': ' if key else ''}{problem}") from e
     opts = list(opts)
     if len(opts) % 2:
@@ -92,7 +99,7 @@ def merge_config(cfg, config_file: str, opts: Sequence[str] = ()):
     except (KeyError, ValueError, AssertionError, TypeError) as e:
         msg = _message(e)
         key = _key_of(msg) or "config overrides"
-        problem = "unknown config key (command-line override)" if "Non-existent" in msg else msg
+        problem = _problem(msg, "unknown config key (command-line override)")
         raise ConfigError(f"{key}: {problem}") from e
     return cfg
 
@@ -194,24 +201,25 @@ def add_debug_argument(parser) -> None:
                         help="print the full traceback of expected errors too")
 
 
-def run_tool(main: Callable[[], object], tool: str, argv: Optional[Sequence[str]] = None) -> None:
-    """Run a tool's ``main()`` under the error policy and exit. ``--debug`` is removed from
-    ``sys.argv`` before ``main`` parses it. Temporary files are tagged with ``tool``. An int
-    returned by ``main`` is the exit status (anything else: 0)."""
+def run_tool(main: Callable[[List[str]], object], tool: str, argv: Optional[Sequence[str]] = None) -> int:
+    """Run a tool's ``main(argv)`` under the error policy; return the exit status (use as
+    ``sys.exit(run_tool(main, "tool"))``). ``argv`` defaults to ``sys.argv[1:]``; ``--debug`` is
+    taken out of it before ``main`` sees it. Temporary files are tagged with ``tool``. An int
+    returned by ``main`` is the status (anything else: 0)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    sys.argv = [sys.argv[0]] + [a for a in args if a != "--debug"]
+    args = [a for a in args if a != "--debug"]
     try:
         with temporary_file_tag(tool):
-            ret = main()
+            ret = main(args)
     except KeyboardInterrupt:
         print(f"{tool}: interrupted", file=sys.stderr)
-        sys.exit(130)
+        return 130
     except Exception as e:  # noqa: BLE001 - classified below, unexpected ones re-raised
         if not is_user_error(e):
             raise
         if debug:
             traceback.print_exc()
         print(f"{tool}: error: {format_user_error(e)}", file=sys.stderr)
-        sys.exit(EXIT_USER_ERROR)
-    sys.exit(ret if isinstance(ret, int) and not isinstance(ret, bool) else 0)
+        return EXIT_USER_ERROR
+    return ret if isinstance(ret, int) and not isinstance(ret, bool) else 0
