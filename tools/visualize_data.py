@@ -72,15 +72,17 @@ def main(argv=None) -> int:
     if args.dataset not in DatasetCatalog.list():
         parsing = [n for n in DatasetCatalog.list()
                    if MetadataCatalog.get(n).get("evaluator_type", "") in ("parsing", "sem_seg_parsing")]
-        raise ValueError(f"--dataset {args.dataset}: not registered; human-parsing datasets: {', '.join(parsing)}")
+        raise ValueError(
+            f"--dataset {args.dataset}: not registered; human-parsing datasets: {', '.join(parsing)}"
+        )
+    cfg = _setup_cfg(args) if args.source == "dataloader" else None  # config errors before any work
     records = DatasetCatalog.get(args.dataset)[: args.num]
     meta = MetadataCatalog.get(args.dataset)
     visualizer = build_visualizer(args.vis, meta)
-    os.makedirs(args.output, exist_ok=True)
     mapper = fmt = None
-    if args.source == "dataloader":
-        cfg = _setup_cfg(args)
+    if cfg is not None:
         mapper, fmt = build_mapper(cfg, is_train=True), cfg.INPUT.FORMAT
+    os.makedirs(args.output, exist_ok=True)  # only once the arguments are known to be good
     for record in records:
         if mapper is None:
             image, data = read_image(record["file_name"], "BGR"), extract_from_record(record)

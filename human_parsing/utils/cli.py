@@ -13,9 +13,10 @@ and status 1. Expected are:
   the project's data errors (``DataFormatError`` and its subclasses), missing/existing files
   (``FileNotFoundError``, ``FileExistsError``, ``IsADirectoryError``, ``NotADirectoryError``,
   ``PermissionError``) and yaml syntax errors;
-* ``ValueError`` and ``KeyError`` raised *deliberately* for bad input: by this project's code or
-  by Detectron2/fvcore/yacs (registry misses, unregistered datasets). The same types raised inside
-  numpy, torch, ... are bugs; a ``KeyError`` holding a bare key (not a sentence) is a lookup bug.
+* ``ValueError`` and ``KeyError`` raised *deliberately* for bad input: by a ``raise`` statement
+  of this project's code or of Detectron2/fvcore/yacs (registry misses, unregistered datasets).
+  The same types coming out of numpy, torch, ... are bugs; so is a ``KeyError`` holding a bare
+  key (not a sentence), a lookup gone wrong.
   Errors re-raised from a DataLoader worker or a ``launch``-ed process are judged by the original.
 
 Usage in a tool (``main(argv)`` parses ``argv``, raises on errors, may return an exit status)::
@@ -23,6 +24,7 @@ Usage in a tool (``main(argv)`` parses ``argv``, raises on errors, may return an
     if __name__ == "__main__":
         sys.exit(run_tool(main, "evaluate_parsing"))
 """
+import linecache
 import os
 import re
 import sys
@@ -127,21 +129,22 @@ def _one_line(e) -> str:
 
 
 _REMOTE_LAST = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.*)$", re.M)
-_REMOTE_FILE = re.compile(r'File "([^"]+)"')
+_REMOTE_FRAME = re.compile(r'File "([^"]+)", line \d+[^\n]*\n\s*([^\n]*)')
 
 
 def _remote(e: BaseException):
-    """(class name, message, innermost file) of an error re-raised from another process (its
-    message carries the original traceback), else None."""
+    """(class name, message, innermost file, its source line) of an error re-raised from another
+    process (its message carries the original traceback), else None."""
     text = str(e)
     if "Traceback (most recent call last)" not in text:
         return None
     lines = _REMOTE_LAST.findall(text)
-    files = _REMOTE_FILE.findall(text)
+    frames = _REMOTE_FRAME.findall(text)
     if not lines:
         return None
     name, msg = lines[-1]
-    return name.rsplit(".", 1)[-1], msg, files[-1] if files else ""
+    origin, source = frames[-1] if frames else ("", "")
+    return name.rsplit(".", 1)[-1], msg, origin, source
 
 
 def _trusted_origin(filename: str) -> bool:
@@ -152,18 +155,23 @@ def _trusted_origin(filename: str) -> bool:
     return any(lib in parts for lib in _TRUSTED_LIBS)
 
 
-def _raised_in(e: BaseException) -> str:
+def _raised_at(e: BaseException):
+    """(file, source line) of the innermost Python frame of ``e``'s traceback."""
     tb = e.__traceback__
     last = None
     while tb is not None:
         last, tb = tb, tb.tb_next
-    return last.tb_frame.f_code.co_filename if last is not None else ""
+    if last is None:
+        return "", ""
+    filename = last.tb_frame.f_code.co_filename
+    return filename, linecache.getline(filename, last.tb_lineno)
 
 
-def _deliberate(name_is_key_error: bool, msg: str, origin: str) -> bool:
+def _deliberate(name_is_key_error: bool, msg: str, origin: str, source: str) -> bool:
     if name_is_key_error and " " not in msg.strip():
         return False  # KeyError('foo'): a dict lookup gone wrong, not a message
-    return _trusted_origin(origin)
+    # a raise statement in trusted code; not an error from C code called there (numpy, torch)
+    return source.strip().startswith("raise") and _trusted_origin(origin)
 
 
 def is_user_error(e: BaseException) -> bool:
@@ -172,14 +180,14 @@ def is_user_error(e: BaseException) -> bool:
 
     remote = _remote(e)
     if remote is not None:
-        name, msg, origin = remote
+        name, msg, origin, source = remote
         if name in _USER_NAMES or name == "YAMLError":
             return True
-        return name in ("ValueError", "KeyError") and _deliberate(name == "KeyError", msg, origin)
+        return name in ("ValueError", "KeyError") and _deliberate(name == "KeyError", msg, origin, source)
     if isinstance(e, (ConfigError, DataFormatError) + _ALWAYS_USER):
         return True
     if isinstance(e, (ValueError, KeyError)):
-        return _deliberate(isinstance(e, KeyError), _message(e), _raised_in(e))
+        return _deliberate(isinstance(e, KeyError), _message(e), *_raised_at(e))
     return False
 
 
