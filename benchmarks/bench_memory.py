@@ -27,7 +27,8 @@ sys.path.insert(0, ROOT)
 ROWS = [
     ("Parsing R-CNN R-50-FPN (800/1333)", "configs/CIHP/parsing_rcnn_R_50_FPN_1x.yaml", []),
     ("PGN R-101, single scale (limit 1333)", "configs/CIHP/pgn_R_101.yaml", ["TEST.AUG.ENABLED", "False"]),
-    ("Parsing R-CNN R-18-FPN quick (192/320)", "configs/quick_schedules/parsing_rcnn_R_18_FPN_synthetic.yaml", []),
+    ("Parsing R-CNN R-18-FPN quick (192/320)",
+     "configs/quick_schedules/parsing_rcnn_R_18_FPN_synthetic.yaml", []),
     ("PGN R-18 quick (limit 1333)", "configs/quick_schedules/pgn_R_18_synthetic.yaml", []),
     ("PGN R-18 quick, no limit (MAX_SIZE_TEST 0)", "configs/quick_schedules/pgn_R_18_synthetic.yaml",
      ["INPUT.MAX_SIZE_TEST", "0"]),
@@ -100,7 +101,8 @@ def main():
     threads = os.environ.get("OMP_NUM_THREADS", "default")
     print(f"\nOne {size[0]}×{size[1]} image through ParsingPredictor, random weights, CPU, "
           f"OMP_NUM_THREADS={threads}\n")
-    print("| model | network input (H×W) | output (H×W) | peak RSS after build (MB) | peak RSS (MB) | CPU s | wall s |")
+    print("| model | network input (H×W) | output (H×W) | peak RSS after build (MB) | peak RSS (MB) "
+          "| CPU s | wall s |")
     print("|---|---|---|---:|---:|---:|---:|")
     for label, r in results:
         net = "×".join(map(str, r["network_input"])) if r["network_input"] else "-"

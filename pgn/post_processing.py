@@ -112,7 +112,7 @@ def pgn_postprocess(
             _upscale_labels(m, (H, W)) for m in (human_map, part_map, parsing_np, parsing.cpu().numpy())
         )
         parsing = torch.from_numpy(parsing).to(parsing_logits.device)
-        edge_prob = F.interpolate(edge_prob[None, None], size=(H, W), mode="bilinear", align_corners=False)[0, 0]
+        edge_prob = _resize_bilinear(edge_prob[None], (H, W))[0]
     instances = instances_from_human_map(human_map, result.human_scores * ratio, parsing_np, (H, W))
     device = parsing_logits.device
     part_instances = {
@@ -126,6 +126,11 @@ def pgn_postprocess(
         "edges": edge_prob,
         "part_instances": part_instances,
     }
+
+
+def _resize_bilinear(maps: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    """(C, h, w) -> (C, H, W), bilinear without corner alignment (TF's resize_images)."""
+    return F.interpolate(maps[None], size=size, mode="bilinear", align_corners=False)[0]
 
 
 def _upscale_labels(labels: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -158,7 +163,7 @@ def postprocess_at_output_size(
     logits are resized bilinearly to :func:`working_size` first."""
     size = working_size(tuple(parsing_logits.shape[-2:]), tuple(output_size))
     if tuple(parsing_logits.shape[-2:]) != size:
-        parsing_logits = F.interpolate(parsing_logits[None], size=size, mode="bilinear", align_corners=False)[0]
+        parsing_logits = _resize_bilinear(parsing_logits, size)
     if edge_logits is not None and tuple(edge_logits.shape[-2:]) != size:
-        edge_logits = F.interpolate(edge_logits[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+        edge_logits = _resize_bilinear(edge_logits[None], size)[0]
     return pgn_postprocess(parsing_logits, edge_logits, output_size=tuple(output_size), **kwargs)

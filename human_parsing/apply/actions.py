@@ -168,7 +168,8 @@ class InferenceAction:
                 )
         summary = RunSummary(output=ctx.output, ignored=ignored, existing=len(sources) - len(todo))
         if ignored:
-            logger.warning("Skipping %d files that are not images or videos: %s", len(ignored), _names(ignored, 20))
+            logger.warning("Skipping %d files that are not images or videos: %s",
+                           len(ignored), _names(ignored, 20))
         start = time.perf_counter()
         with temporary_file_tag("apply_net"):
             stale = remove_stale_temporaries(ctx.output_folder, recursive=ctx.own_folder)
@@ -186,9 +187,10 @@ class InferenceAction:
                 ctx.close(ok and summary.processed > 0)
         summary.seconds = time.perf_counter() - start
         if summary.processed == 0 and summary.existing == 0:
+            others = f"; {len(ignored)} non-image files" if ignored else ""
             raise DataFormatError(
                 f"{args.input}: no input could be processed ({len(summary.skipped)} unreadable: "
-                f"{_names(summary.skipped)}{'; ' + str(len(ignored)) + ' non-image files' if ignored else ''})"
+                f"{_names(summary.skipped)}{others})"
             )
         return summary
 
@@ -217,7 +219,8 @@ class _DumpContext:
         self.writer = writer
         self.output = writer.output
         self.own_folder = isinstance(writer, PngDumpWriter)
-        self.output_folder = writer.output if self.own_folder else os.path.dirname(os.path.abspath(writer.output))
+        self.output_folder = (writer.output if self.own_folder
+                              else os.path.dirname(os.path.abspath(writer.output)))
 
     def planned_outputs(self, source: InputSource) -> List[str]:
         return self.writer.planned_outputs(source)
