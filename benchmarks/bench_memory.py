@@ -101,12 +101,12 @@ def main():
     threads = os.environ.get("OMP_NUM_THREADS", "default")
     print(f"\nOne {size[0]}×{size[1]} image through ParsingPredictor, random weights, CPU, "
           f"OMP_NUM_THREADS={threads}\n")
-    print("| model | network input (H×W) | output (H×W) | peak RSS after build (MB) | peak RSS (MB) "
+    print("| model | network input (H×W) | output (H×W) | people | peak RSS after build (MB) | peak RSS (MB) "
           "| CPU s | wall s |")
-    print("|---|---|---|---:|---:|---:|---:|")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     for label, r in results:
         net = "×".join(map(str, r["network_input"])) if r["network_input"] else "-"
-        print(f"| {label} | {net} | {'×'.join(map(str, r['output']))} | {r['rss_model_MB']:.0f} | "
+        print(f"| {label} | {net} | {'×'.join(map(str, r['output']))} | {r['people']} | {r['rss_model_MB']:.0f} | "
               f"{r['peak_rss_MB']:.0f} | {r['cpu_s']:.1f} | {r['wall_s']:.1f} |")
 
 
