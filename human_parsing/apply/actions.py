@@ -23,7 +23,6 @@ from typing import Dict, List, Optional, Type
 from tqdm import tqdm
 
 from human_parsing.data.io import DataFormatError, remove_stale_temporaries, temporary_file_tag, write_image
-
 from human_parsing.utils.cli import add_debug_argument
 
 from .formats import DUMP_FORMATS, PickleDumpWriter, PngDumpWriter
