@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from human_parsing.data.io import write_text  # noqa: E402
 from human_parsing.evaluation import formats, offline  # noqa: E402
+from human_parsing.utils.cli import add_debug_argument, run_tool  # noqa: E402
 from human_parsing.evaluation.pipeline import (  # noqa: E402
     ParsingEvalOptions,
     format_results,
@@ -47,8 +48,9 @@ def _options(a) -> ParsingEvalOptions:
 
         names = tuple(get_label_space(a.label_space).classes)
         if len(names) != a.num_classes:
-            raise SystemExit(
-                f"label space {a.label_space} has {len(names)} classes, not {a.num_classes}"
+            raise ValueError(
+                f"--label-space {a.label_space}: has {len(names)} classes, not --num-classes "
+                f"{a.num_classes}"
             )
     thresh = a.semseg_score_thresh
     if thresh is None:
@@ -154,6 +156,7 @@ def main(argv=None):
     )
     p.add_argument("--atr-no-background", action="store_true")
     p.add_argument("--quiet", action="store_true")
+    add_debug_argument(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if a.out and os.path.exists(a.out) and not a.overwrite:  # before the work, not after
@@ -166,4 +169,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main, "evaluate_parsing"))

@@ -6,12 +6,17 @@ converted by luminance), MHP v2's 3-channel maps are read from channel 0, and co
 are decoded through the label space's palette or rejected. Images are read as stored: the EXIF
 orientation tag is ignored, so label maps drawn on the stored pixel grid stay aligned. Writers go
 through a temporary file and a rename, so an interrupted run never leaves a half-written file.
+Temporaries are named ``.tmp-<tag>-<pid>-<random><ext>`` inside a :func:`temporary_file_tag`
+block (each tool sets its own tag), so the next run of the same tool can remove the ones a killed
+run left (:func:`remove_stale_temporaries`) without touching anyone else's files.
 """
 import contextlib
+import contextvars
 import logging
 import os
+import re
 import tempfile
-from typing import Iterator, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -27,6 +32,9 @@ __all__ = [
     "load_sem_seg",
     "load_person_parsing",
     "atomic_path",
+    "make_temp_path",
+    "temporary_file_tag",
+    "remove_stale_temporaries",
     "write_label_png",
     "write_image",
     "write_text",
@@ -255,14 +263,75 @@ def load_person_parsing(
     return maps
 
 
+# The tag of the tool writing files now ("" = untagged ``.tmp-*`` names, never cleaned up).
+# A context variable rather than an argument of every writer: the writers sit several calls
+# below the tool (converter -> record writer -> write_label_png).
+_TEMP_TAG = contextvars.ContextVar("human_parsing_temp_tag", default="")
+
+
+@contextlib.contextmanager
+def temporary_file_tag(tag: str) -> Iterator[None]:
+    """Within this block, temporaries are named ``.tmp-<tag>-<pid>-*`` (tag: letters, digits, _)."""
+    if not re.fullmatch(r"[A-Za-z0-9_]+", tag):
+        raise ValueError(f"temporary file tag must be letters, digits or '_', got {tag!r}")
+    token = _TEMP_TAG.set(tag)
+    try:
+        yield
+    finally:
+        _TEMP_TAG.reset(token)
+
+
+def make_temp_path(path: str, suffix: Optional[str] = None) -> str:
+    """Create an empty temporary file next to ``path`` (same folder, so a rename is atomic) and
+    return its name; ``suffix`` defaults to ``path``'s extension (writers pick formats by it)."""
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    tag = _TEMP_TAG.get()
+    prefix = f".tmp-{tag}-{os.getpid()}-" if tag else ".tmp-"
+    ext = os.path.splitext(path)[1] if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=ext, dir=d)
+    os.close(fd)
+    return tmp
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # another user's live process
+        return True
+    except (ProcessLookupError, OverflowError):  # gone, or a number no process can have
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: str, tag: Optional[str] = None, recursive: bool = True) -> List[str]:
+    """Delete the ``.tmp-<tag>-<pid>-*`` files under ``folder`` whose process is gone (a killed
+    run of the same tool); return their paths. Other tools' and untagged temporaries, and those of
+    running processes, are left alone. ``tag`` defaults to the current :func:`temporary_file_tag`."""
+    tag = _TEMP_TAG.get() if tag is None else tag
+    if not tag or not os.path.isdir(folder):
+        return []
+    pattern = re.compile(r"\.tmp-" + re.escape(tag) + r"-(\d+)-")
+    removed = []
+    for d, subdirs, names in os.walk(folder):
+        for n in names:
+            m = pattern.match(n)
+            if m and not _pid_alive(int(m.group(1))):
+                path = os.path.join(d, n)
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+                    removed.append(path)
+        if not recursive:
+            break
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: str, suffix: Optional[str] = None) -> Iterator[str]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    ext = suffix if suffix is not None else os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ext, dir=d)
-    os.close(fd)
+    tmp = make_temp_path(path, suffix)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual permissions

@@ -1,5 +1,5 @@
-from .checkpoint import ParsingCheckpointer, build_checkpointer
+from .checkpoint import AtomicCheckpointer, ParsingCheckpointer, build_checkpointer
 from .trainer import DeviceAMPTrainer, ParsingTrainer, TTA_REGISTRY, build_train_loop, build_tta_model
 
-__all__ = ["ParsingTrainer", "DeviceAMPTrainer", "ParsingCheckpointer", "build_checkpointer",
-           "build_train_loop", "build_tta_model", "TTA_REGISTRY"]
+__all__ = ["ParsingTrainer", "DeviceAMPTrainer", "AtomicCheckpointer", "ParsingCheckpointer",
+           "build_checkpointer", "build_train_loop", "build_tta_model", "TTA_REGISTRY"]

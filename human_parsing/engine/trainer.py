@@ -3,7 +3,9 @@
 ``ParsingTrainer`` is Detectron2's ``DefaultTrainer`` with four changes: data loaders use the
 mapper named by ``INPUT.MAPPER_NAME``, evaluation uses the parsing evaluators chosen from the
 dataset's ``evaluator_type``, DistributedDataParallel also works for CPU models (gloo), where
-PyTorch rejects ``device_ids``, and ``SOLVER.AMP.ENABLED`` also works on CPU (bfloat16 autocast).
+PyTorch rejects ``device_ids``, ``SOLVER.AMP.ENABLED`` also works on CPU (bfloat16 autocast), and
+checkpoints are written to a temporary name then renamed
+(:class:`~human_parsing.engine.checkpoint.AtomicCheckpointer`).
 """
 import json
 import logging
