@@ -18,7 +18,7 @@ from human_parsing.apply.cli import main, setup_config
 from human_parsing.data.io import read_label_map, read_png_array
 from human_parsing.predictor import ParsingPredictor
 from tests.apply.test_apply_net import CONFIG_FNS, MODELS, _scene
-from tests.cli import error_lines, run_tool_cli
+from tests.cli_helpers import error_lines, run_tool_cli
 
 DEAD_PID = 4194305  # above Linux's largest pid_max: no process can have it
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from human_parsing.engine import AtomicCheckpointer
-from tests.cli import REPO, error_lines, run_tool_cli
+from tests.cli_helpers import REPO, error_lines, run_tool_cli
 
 DEAD_PID = 4194305  # above Linux's largest pid_max: no process can have it
 
