@@ -159,7 +159,13 @@ def bfs(mh, mv):
                     marked[x, y] = True
                     reg.append((x, y))
                     for a, b, m in ((x - 1, y, mv), (x + 1, y, mv), (x, y - 1, mh), (x, y + 1, mh)):
-                        if 0 <= a < row and 0 <= b < col and m[a, b] and m[a, b] == m[x, y] and not marked[a, b]:
+                        if (
+                            0 <= a < row
+                            and 0 <= b < col
+                            and m[a, b]
+                            and m[a, b] == m[x, y]
+                            and not marked[a, b]
+                        ):
                             queue.append((a, b))
                 regions.insert(sum(len(reg) < len(q) for q in regions), reg)
     comb = np.zeros((row, col), int)
@@ -255,11 +261,15 @@ def frame_touching_map(rng, h, w, density=0.08, blob=True):
 
     bw = rng.random((h, w)) < density
     if blob:
-        bw = ndimage.binary_dilation(bw, iterations=int(rng.integers(0, 3))) | (rng.random((h, w)) < density / 3)
+        bw = ndimage.binary_dilation(bw, iterations=int(rng.integers(0, 3))) | (
+            rng.random((h, w)) < density / 3
+        )
     for side in range(4):  # a run of 1-3 px thickness on every side
         t, lo = int(rng.integers(1, 4)), int(rng.integers(0, (w if side % 2 == 0 else h) // 2))
         hi = lo + int(rng.integers(1, w if side % 2 == 0 else h))
-        sl = {0: np.s_[:t, lo:hi], 1: np.s_[lo:hi, :t], 2: np.s_[h - t :, lo:hi], 3: np.s_[lo:hi, w - t :]}[side]
+        sl = {0: np.s_[:t, lo:hi], 1: np.s_[lo:hi, :t], 2: np.s_[h - t :, lo:hi], 3: np.s_[lo:hi, w - t :]}[
+            side
+        ]
         bw[sl] = True
     # lines from the frame into the image, 1 px wide, some of them diagonal
     for _ in range(int(rng.integers(1, 4))):
@@ -278,8 +288,8 @@ def frame_touching_labels(rng, h, w, num_classes=20):
     lab = np.zeros((h, w), np.uint8)
     for _ in range(int(rng.integers(2, 7))):
         r0, c0 = int(rng.integers(-3, h - 2)), int(rng.integers(-3, w - 2))
-        lab[max(r0, 0) : r0 + int(rng.integers(2, h)), max(c0, 0) : c0 + int(rng.integers(2, w))] = rng.integers(
-            1, num_classes
+        lab[max(r0, 0) : r0 + int(rng.integers(2, h)), max(c0, 0) : c0 + int(rng.integers(2, w))] = (
+            rng.integers(1, num_classes)
         )
     lab[0, int(rng.integers(0, w))] = rng.integers(1, num_classes)
     lab[-1, int(rng.integers(0, w))] = rng.integers(1, num_classes)

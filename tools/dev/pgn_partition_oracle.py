@@ -54,13 +54,14 @@ NUM_CLASSES = 20  # CIHP: 0 = background, 1..19 parts
 def official_tool_dir() -> str:
     """``$PGN_OFFICIAL_TOOL_DIR``, else ``../shared/tools/pgn_official_partition`` next to the repo."""
     return os.environ.get(
-        "PGN_OFFICIAL_TOOL_DIR", os.path.join(os.path.dirname(REPO), "shared", "tools", "pgn_official_partition")
+        "PGN_OFFICIAL_TOOL_DIR",
+        os.path.join(os.path.dirname(REPO), "shared", "tools", "pgn_official_partition"),
     )
 
 
 # ------------------------------------------------------------------------------------ generation
-def _random_size(rng) -> Tuple[int, int]:
-    lo, hi = np.log(SIZE_RANGE[0]), np.log(SIZE_RANGE[1])
+def _random_size(rng, max_size: int) -> Tuple[int, int]:
+    lo, hi = np.log(SIZE_RANGE[0]), np.log(min(SIZE_RANGE[1], max_size))
     return tuple(int(round(np.exp(rng.uniform(lo, hi)))) for _ in range(2))
 
 
@@ -136,8 +137,12 @@ def _edges(rng, parsing, inst):
     outline &= rng.random((h, w)) > rng.uniform(0.0, 0.25)  # holes
     line = np.zeros((h, w), np.uint8)
     for _ in range(int(rng.integers(0, 4))):  # straight lines ending on the frame
-        p = [(int(rng.integers(0, w)), 0), (0, int(rng.integers(0, h))), (int(rng.integers(0, w)), h - 1),
-             (w - 1, int(rng.integers(0, h)))]
+        p = [
+            (int(rng.integers(0, w)), 0),
+            (0, int(rng.integers(0, h))),
+            (int(rng.integers(0, w)), h - 1),
+            (w - 1, int(rng.integers(0, h))),
+        ]
         a, b = rng.choice(4, 2, replace=False)
         cv2.line(line, p[a], p[b], 1, int(rng.integers(1, 4)))
     band = np.zeros((h, w), bool)
@@ -145,7 +150,9 @@ def _edges(rng, parsing, inst):
         t = int(rng.integers(1, 4))
         lo = int(rng.integers(0, max(1, (h if side % 2 else w) // 2)))
         hi = lo + int(rng.integers(1, h if side % 2 else w))
-        sl = {0: np.s_[:t, lo:hi], 1: np.s_[lo:hi, :t], 2: np.s_[h - t :, lo:hi], 3: np.s_[lo:hi, w - t :]}[side]
+        sl = {0: np.s_[:t, lo:hi], 1: np.s_[lo:hi, :t], 2: np.s_[h - t :, lo:hi], 3: np.s_[lo:hi, w - t :]}[
+            side
+        ]
         band[sl] = True
     strong = outline | (line > 0) | band
     edge[strong] = rng.uniform(0.2, 1.0, int(strong.sum()))
@@ -157,10 +164,13 @@ def _edges(rng, parsing, inst):
     return np.maximum(edge, np.where(noise < 0.19, noise, 0.0))
 
 
-def make_input(seed: int, index: int):
-    """(kind, parsing uint8, edge PNG uint8, max-logit float32) of input ``index`` of stream ``seed``."""
+def make_input(seed: int, index: int, max_size: int = SIZE_RANGE[1]):
+    """(kind, parsing uint8, edge PNG uint8, max-logit float32) of input ``index`` of stream ``seed``.
+
+    ``max_size`` lowers the upper end of the side lengths (quick runs).
+    """
     rng = np.random.default_rng([int(seed), int(index)])
-    h, w = _random_size(rng)
+    h, w = _random_size(rng, max_size)
     kind = KINDS[int(rng.choice(len(KINDS), p=KIND_P))]
     if kind == "scene":
         parsing, inst = _scene(rng, h, w, seed, index)
@@ -179,13 +189,13 @@ def make_input(seed: int, index: int):
     return kind, parsing, edge, score
 
 
-def write_inputs(root: str, seed: int, first: int, num: int) -> dict:
+def write_inputs(root: str, seed: int, first: int, num: int, max_size: int = SIZE_RANGE[1]) -> dict:
     """Write inputs ``first .. first+num-1`` of stream ``seed`` under ``root``; returns {id: kind}."""
     import scipy.io
 
     kinds = {}
     for index in range(first, first + num):
-        kind, parsing, edge, score = make_input(seed, index)
+        kind, parsing, edge, score = make_input(seed, index, max_size)
         img_id = f"s{seed}_{index:05d}_{kind}"
         write_label_png(os.path.join(root, PARSING_DIR, img_id + ".png"), parsing)
         write_label_png(os.path.join(root, EDGE_DIR, img_id + ".png"), edge)
@@ -196,33 +206,65 @@ def write_inputs(root: str, seed: int, first: int, num: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- run
-def run(out: str, seed: int, first: int, num: int, jobs: int, tool_dir: str, skip_official: bool = False) -> int:
-    """Generate, run the official tool and the port, compare; returns the number of differing images."""
+def run(
+    out: str,
+    seed: int = 0,
+    first: int = 0,
+    num: int = 300,
+    jobs: int = 2,
+    tool_dir: str = "",
+    mirror: str = "",
+    max_size: int = SIZE_RANGE[1],
+    skip_official: bool = False,
+) -> dict:
+    """Generate, run the official tool and the port, compare.
+
+    Returns {"total": images compared, "differ": compare_outputs.py lines of differing images,
+    "summary": its last line}. Raises RuntimeError when a tool fails.
+    """
+    tool_dir = tool_dir or official_tool_dir()
     inp, ref, port = (os.path.join(out, d) for d in ("inputs", "official", "port"))
     if not skip_official:
         for d in (inp, ref):
             shutil.rmtree(d, ignore_errors=True)
-    shutil.rmtree(port, ignore_errors=True)
-    t0 = time.perf_counter()
-    if not skip_official:
-        kinds = write_inputs(inp, seed, first, num)
-        print(f"{len(kinds)} inputs in {inp} ({time.perf_counter() - t0:.1f} s)", flush=True)
+        t0 = time.perf_counter()
+        kinds = write_inputs(inp, seed, first, num, max_size)
+        counts = {k: list(kinds.values()).count(k) for k in KINDS}
+        print(f"{len(kinds)} inputs in {inp} ({time.perf_counter() - t0:.1f} s): {counts}", flush=True)
         cmd = [sys.executable, os.path.join(tool_dir, "run_official.py"), inp, ref, "--jobs", str(jobs)]
-        if subprocess.run(cmd).returncode != 0:
-            raise RuntimeError(f"official tool failed: {' '.join(cmd)}")
+        if mirror:
+            cmd += ["--mirror", mirror]
+        proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)  # its progress lines go to stdout
+        if proc.returncode != 0:
+            raise RuntimeError(f"official tool failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+    shutil.rmtree(port, ignore_errors=True)
     t1 = time.perf_counter()
-    cmd = [sys.executable, os.path.join(REPO, "tools", "pgn_partition.py"), "--input", inp, "--output", port,
-           "--mode", "faithful", "--jobs", "1"]
-    if subprocess.run(cmd).returncode != 0:
-        raise RuntimeError(f"port failed: {' '.join(cmd)}")
+    cmd = [
+        sys.executable,
+        os.path.join(REPO, "tools", "pgn_partition.py"),
+        "--input",
+        inp,
+        "--output",
+        port,
+        "--mode",
+        "faithful",
+        "--jobs",
+        "1",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"port failed: {' '.join(cmd)}\n{proc.stderr[-3000:]}")
     print(f"port: {time.perf_counter() - t1:.1f} s", flush=True)
     res = subprocess.run(
-        [sys.executable, os.path.join(tool_dir, "compare_outputs.py"), ref, port], capture_output=True, text=True
+        [sys.executable, os.path.join(tool_dir, "compare_outputs.py"), ref, port],
+        capture_output=True,
+        text=True,
     )
     lines = res.stdout.splitlines()
-    diff = [l for l in lines if "DIFF" in l]
-    print("\n".join(diff + lines[-1:]))
-    return len(diff) if res.returncode else 0
+    if not lines or "images identical" not in lines[-1]:
+        raise RuntimeError(f"compare_outputs.py failed:\n{res.stdout[-2000:]}{res.stderr[-2000:]}")
+    total = len([l for l in lines[:-1] if l.strip()])
+    return {"total": total, "differ": [l.strip() for l in lines if "DIFF" in l], "summary": lines[-1]}
 
 
 def main(argv=None) -> int:
@@ -231,19 +273,48 @@ def main(argv=None) -> int:
     p.add_argument("--num", type=int, default=300)
     p.add_argument("--first", type=int, default=0, help="index of the first input of the stream")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-size", type=int, default=SIZE_RANGE[1], help="largest side length (default 512)")
     p.add_argument("--jobs", type=int, default=2, help="parallel Octave processes")
-    p.add_argument("--tool-dir", default=official_tool_dir(), help="run_official.py / compare_outputs.py folder")
-    p.add_argument("--skip-official", action="store_true", help="reuse OUT/inputs and OUT/official; rerun the port")
+    p.add_argument(
+        "--tool-dir", default=official_tool_dir(), help="run_official.py / compare_outputs.py folder"
+    )
+    p.add_argument(
+        "--mirror", default=os.environ.get("CIHP_PGN_REPO", ""), help="CIHP_PGN git dir or checkout"
+    )
+    p.add_argument(
+        "--skip-official", action="store_true", help="reuse OUT/inputs and OUT/official; rerun the port"
+    )
     args = p.parse_args(argv)
     for f in ("run_official.py", "compare_outputs.py"):
         if not os.path.isfile(os.path.join(args.tool_dir, f)):
-            print(f"error: {os.path.join(args.tool_dir, f)} not found (set PGN_OFFICIAL_TOOL_DIR)", file=sys.stderr)
+            print(
+                f"error: {os.path.join(args.tool_dir, f)} not found (set PGN_OFFICIAL_TOOL_DIR)",
+                file=sys.stderr,
+            )
             return 2
-    if not args.skip_official and not os.environ.get("CIHP_PGN_REPO"):
-        print("error: set CIHP_PGN_REPO to a git clone of Engineering-Course/CIHP_PGN", file=sys.stderr)
+    if not args.skip_official and not args.mirror:
+        print(
+            "error: set CIHP_PGN_REPO (or --mirror) to a clone of Engineering-Course/CIHP_PGN",
+            file=sys.stderr,
+        )
         return 2
-    bad = run(args.out, args.seed, args.first, args.num, args.jobs, args.tool_dir, args.skip_official)
-    return 1 if bad else 0
+    try:
+        res = run(
+            args.out,
+            args.seed,
+            args.first,
+            args.num,
+            args.jobs,
+            args.tool_dir,
+            args.mirror,
+            args.max_size,
+            args.skip_official,
+        )
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print("\n".join(res["differ"] + [res["summary"]]))
+    return 1 if res["differ"] else 0
 
 
 if __name__ == "__main__":
