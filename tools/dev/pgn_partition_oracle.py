@@ -18,7 +18,9 @@ regenerated alone (``--first``/``--num``). Each image (30-512 px per side, log-u
   - ``blocks``: rectangles and ellipses of 1-3 classes, most of them touching one or more frame
     sides, overlapping one another;
   - ``full``: no background at all (every pixel labelled), a few large class bands;
-  - ``speckle``: only scattered 1-4 px fragments of random classes.
+  - ``speckle``: only scattered 1-4 px fragments of random classes;
+  - ``crowd``: a grid of 300-500 tiny two-class blobs too far apart to merge, so that person
+    and part ids pass 255 (MATLAB's ``uint8`` PNGs saturate them).
 Edge maps: the instance outlines (frame pixels included where a person touches the frame),
 thickened 0-2 px and with holes, random straight lines ending on the frame, 1-3 px bands along
 random frame sides, isolated edge speckles, values right at the 0.2 threshold (PNG 50/51/52) and
@@ -44,8 +46,8 @@ sys.path.insert(0, REPO)
 from human_parsing.data.io import write_label_png, write_text  # noqa: E402
 from pgn.partition.io import EDGE_DIR, ID_LIST, PARSING_DIR  # noqa: E402
 
-KINDS = ("scene", "blocks", "full", "speckle")
-KIND_P = (0.55, 0.27, 0.06, 0.12)
+KINDS = ("scene", "blocks", "full", "speckle", "crowd")
+KIND_P = (0.52, 0.27, 0.06, 0.11, 0.04)
 SIZE_RANGE = (30, 512)
 NO_EDGE_P = 0.12
 NUM_CLASSES = 20  # CIHP: 0 = background, 1..19 parts
@@ -103,6 +105,22 @@ def _full(rng, h, w):
     if rng.random() < 0.5 and h == w:
         parsing = np.ascontiguousarray(parsing.T)
     return parsing, np.ones((h, w), np.int32)
+
+
+def _crowd(rng, h, w):
+    """About 300-500 blobs of 2×2 (two classes) on a grid of period 5 in a random window: too far
+    apart to merge, every blob stays its own person."""
+    parsing, inst = np.zeros((h, w), np.uint8), np.zeros((h, w), np.int32)
+    area = 25 * int(rng.integers(300, 500))
+    wh = min(h, max(5, int(np.sqrt(area * h / w))))
+    ww = min(w, max(5, area // wh))
+    r0, c0 = int(rng.integers(0, h - wh + 1)), int(rng.integers(0, w - ww + 1))
+    cells = [(r, c) for r in range(r0, r0 + wh - 1, 5) for c in range(c0, c0 + ww - 1, 5)]
+    for k, (r, c) in enumerate(cells):
+        parsing[r, c : c + 2] = rng.integers(1, NUM_CLASSES)
+        parsing[r + 1, c : c + 2] = rng.integers(1, NUM_CLASSES)
+        inst[r : r + 2, c : c + 2] = k + 1
+    return parsing, inst
 
 
 def _speckle_labels(rng, parsing, count, frame_bias):
@@ -178,6 +196,8 @@ def make_input(seed: int, index: int, max_size: int = SIZE_RANGE[1]):
         parsing, inst = _blocks(rng, h, w)
     elif kind == "full":
         parsing, inst = _full(rng, h, w)
+    elif kind == "crowd":
+        parsing, inst = _crowd(rng, h, w)
     else:
         parsing, inst = np.zeros((h, w), np.uint8), np.zeros((h, w), np.int32)
     parsing = np.ascontiguousarray(parsing, dtype=np.uint8)
