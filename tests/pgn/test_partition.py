@@ -145,14 +145,21 @@ def test_foreground_covered_by_edges_is_unlabelled_faithful_nearest_person_clean
     assert np.all(clean.human_map[15:25, 36] == 1)
 
 
+def _split_by_column(top, split, bottom, edge_rows):
+    """40×40: class 2 on rows top..split-1 and class 5 on rows split..bottom-1 of cols 5..34, and
+    an edge (probability 1) down column 20 over ``edge_rows`` (a slice)."""
+    parsing = np.zeros((40, 40), np.uint8)
+    parsing[top:split, 5:35] = 2
+    parsing[split:bottom, 5:35] = 5
+    edge = np.zeros((40, 40))
+    edge[edge_rows, 20] = 1.0
+    return parsing, edge
+
+
 def test_edge_near_bottom_border_is_extended():
     # A (cols 5..20) and B (cols 21..34) touch the bottom border; the edge down column 20 stops
     # 5 rows above it, but edge pixels within 10 rows of the bottom cut their whole column below.
-    parsing = np.zeros((40, 40), np.uint8)
-    parsing[10:20, 5:35] = 2
-    parsing[20:40, 5:35] = 5
-    edge = np.zeros((40, 40))
-    edge[10:35, 20] = 1.0
+    parsing, edge = _split_by_column(10, 20, 40, slice(10, 35))
     res = partition_instances(parsing, edge)
     # A = cols 5..19 (450 px) -> 1, B = cols 21..34 (420 px) -> 2; the fill paints cols 0..4
     # (A) and 35..39 (B) on rows 10..39; row 9 is empty so nothing is filled upwards.
@@ -168,11 +175,7 @@ def test_edge_reaching_the_top_frame_is_cut_faithful_kept_clean():
     # edge down column 20 from the frame to row 29. MATLAB's closing erases the edge pixel on the
     # frame row, so row 0 joins A and B into one horizontal run: one person. Clean mode keeps
     # frame pixels in the closing: two people.
-    parsing = np.zeros((40, 40), np.uint8)
-    parsing[0:15, 5:35] = 2
-    parsing[15:30, 5:35] = 5
-    edge = np.zeros((40, 40))
-    edge[0:30, 20] = 1.0
+    parsing, edge = _split_by_column(0, 15, 30, slice(0, 30))
     faithful = partition_instances(parsing, edge)
     # 900 px minus the 29 edge pixels on rows 1..29, plus the border fill: cols 0..4 and 35..39
     # on rows 0..29 (300 px), and rows 30..39 under cols 0..19 and 21..39 (390 px).
