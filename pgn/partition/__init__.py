@@ -30,8 +30,9 @@ How faithful "faithful" is (and the choices where MATLAB's behaviour had to be p
     4-neighbours, outside pixels included, is 0. ``imgradient``: Sobel with replicated borders
     (MATLAB's documented behaviour; Octave's differs at the border).
   - Checked pixel for pixel against the official tool itself (run under Octave with MATLAB's
-    ``bwmorph 'close'`` and ``imgradient`` semantics) on a few hundred random inputs:
-    ``tools/dev/pgn_partition_oracle.py``, ``tests/equivalence/test_pgn_partition_official.py``.
+    ``bwmorph 'close'`` and ``imgradient`` semantics): identical on 400 of 400 random inputs of
+    30-512 px with edges and parts on the frame (``tools/dev/pgn_partition_oracle.py``;
+    ``tests/equivalence/test_pgn_partition_official.py`` runs 20 of them).
   - Part scores follow MATLAB's types: the ``.mat`` score map is ``single``, and
     ``single * double`` is ``single``, so the score is rounded to float32 as MATLAB does. The mean
     of the scores is summed in float64 here; MATLAB's ``single`` summation order cannot be
