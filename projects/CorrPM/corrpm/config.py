@@ -75,3 +75,6 @@ def add_corrpm_config(cfg: CN) -> None:
     _C.INPUT.AFFINE.SCALE_FACTOR = 0.25  # s * clip(N(1, f), 1 - f, 1 + f)
     _C.INPUT.AFFINE.ROT_FACTOR = 30.0  # degrees: clip(N(0, f), -2f, 2f)
     _C.INPUT.AFFINE.ROT_PROB = 0.6  # rotation applied with this probability, else 0
+    # Pseudo-pose json (tools/pseudo_pose.py) for records without "keypoints" (ATR, CIHP crops):
+    # looked up by image_id; images it lacks get zero heatmaps (counted in a warning).
+    _C.INPUT.PSEUDO_POSE_FILE = ""

@@ -6,12 +6,14 @@ import logging
 import numpy as np
 from detectron2.config import configurable
 from detectron2.data import transforms as T
+from detectron2.utils.logger import log_every_n_seconds
 
 from human_parsing.data.io import DataFormatError
 from human_parsing.data.mappers import MAPPER_REGISTRY, SemanticParsingDatasetMapper, label_space_from_cfg
 from human_parsing.data.transforms import RandomFlipParsing
 
 from .affine import RandomAffineCrop
+from .pseudo_pose import read_pseudo_pose
 
 __all__ = ["CorrPMDatasetMapper", "build_corrpm_augmentation"]
 
@@ -43,9 +45,18 @@ class CorrPMDatasetMapper(SemanticParsingDatasetMapper):
     crop (their Gaussian window may still reach the grid, as in the official code)."""
 
     @configurable
-    def __init__(self, is_train: bool = True, *, num_joints: int = 16, **kwargs):
+    def __init__(self, is_train: bool = True, *, num_joints: int = 16, pseudo_pose=None, **kwargs):
+        """
+        Args:
+            num_joints: joints of the pose encoder; the records' keypoints must have as many.
+            pseudo_pose: ``{image_id: flat keypoints}`` used for records without ``keypoints``
+                (:func:`corrpm.data.pseudo_pose.read_pseudo_pose`); None = none.
+            kwargs: as :class:`SemanticParsingDatasetMapper`.
+        """
         super().__init__(is_train, **kwargs)
         self.num_joints = num_joints
+        self.pseudo_pose = pseudo_pose or {}
+        self.missing_pose = 0
         if self.heatmaps_on and len(self.keypoint_hflip_indices) != num_joints:
             raise ValueError(
                 f"MODEL.CORRPM.NUM_JOINTS={num_joints} but INPUT.PARSING.KEYPOINT_FORMAT has "
@@ -57,9 +68,22 @@ class CorrPMDatasetMapper(SemanticParsingDatasetMapper):
         ret = super().from_config(cfg, is_train)
         ret["augmentations"] = build_corrpm_augmentation(cfg, is_train, label_space_from_cfg(cfg))
         ret["num_joints"] = cfg.MODEL.CORRPM.NUM_JOINTS
+        path = cfg.INPUT.PSEUDO_POSE_FILE
+        if path and ret["heatmaps_on"] and ret["keep_annotations"]:
+            ret["pseudo_pose"] = read_pseudo_pose(path, cfg.MODEL.CORRPM.NUM_JOINTS,
+                                                  cfg.INPUT.PARSING.KEYPOINT_FORMAT)
+            logger.info(f"Pseudo-pose keypoints of {len(ret['pseudo_pose'])} images from {path}")
         return ret
 
     def _keypoints(self, record: dict, anns: list):
+        if record.get("keypoints") is None and self.pseudo_pose:
+            kps = self.pseudo_pose.get(str(record.get("image_id")))
+            if kps is not None:
+                record["keypoints"] = kps
+            else:
+                self.missing_pose += 1
+                log_every_n_seconds(logging.WARNING, f"{self.missing_pose} images without pseudo-pose so "
+                                    f"far (e.g. {record['file_name']}): zero heatmaps", n=60)
         kps = super()._keypoints(record, anns)
         if len(kps) != 3 * self.num_joints:
             raise DataFormatError(
