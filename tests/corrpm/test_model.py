@@ -151,7 +151,8 @@ def test_inference_output_size_and_auxiliary():
     with torch.no_grad():
         out = model([{"image": img}, {"image": img, "height": 100, "width": 140}])
     assert out[0]["sem_seg"].shape == (20, 50, 70) and out[1]["sem_seg"].shape == (20, 100, 140)
-    assert out[0]["edge"].shape == (50, 70) and 0 <= out[0]["edge"].min() and out[0]["edge"].max() <= 1
+    assert out[0]["edges"].shape == (50, 70) and 0 <= out[0]["edges"].min() and out[0]["edges"].max() <= 1
+    assert out[1]["edges"].shape == (100, 140)
     assert out[0]["keypoint_heatmaps"].shape == (16, 32, 32)
 
 

@@ -67,8 +67,9 @@ def add_corrpm_config(cfg: CN) -> None:
     # Inference (§5.6): the image is warped to INPUT.CROP.SIZE around its centre (the test-time
     # affine crop), seg2 upsampled to the crop (align_corners True) and warped back (nearest).
     _C.MODEL.CORRPM.SIZE_DIVISIBILITY = 0
-    # Also return "edge" (H, W) probability and "keypoint_heatmaps" (J, H/4, W/4) of the crop.
-    _C.MODEL.CORRPM.RETURN_AUXILIARY = False
+    # Also return "edges" (H, W) edge probability at the image size (apply_net --vis edges) and
+    # "keypoint_heatmaps" (J, h/4, w/4) of the crop; the evaluator ignores them.
+    _C.MODEL.CORRPM.RETURN_AUXILIARY = True
 
     # ---- data: CorrPM's affine crop (corrpm/data/affine.py); size from INPUT.CROP.SIZE (h, w)
     _C.INPUT.AFFINE = CN()

@@ -31,7 +31,8 @@ class CorrPM(nn.Module):
     ``"height"``/``"width"``. The image is warped to the centred crop (``crop_size``, the
     training scale without jitter, §5.6), ``seg2`` is upsampled to the crop and warped back to
     the image (nearest; outside the crop = background); outputs ``[{"sem_seg": (K, H, W)}]`` and,
-    with ``return_auxiliary``, ``"edge"`` (H, W) edge probability warped back the same way.
+    with ``return_auxiliary``, ``"edges"`` (H, W) edge probability warped back the same way
+    (drawn by ``apply_net show --vis edges``) and ``"keypoint_heatmaps"`` (J, h/4, w/4) of the crop.
     """
 
     @configurable
@@ -137,15 +138,15 @@ class CorrPM(nn.Module):
             if self.return_auxiliary and "edge" in outputs:
                 edge = F.interpolate(outputs["edge"][i:i + 1], size=self.crop_size, mode="bilinear",
                                      align_corners=True).softmax(1)[0, 1:]
-                res["edge"] = warp_affine_torch(edge[None], inv, (h, w), "bilinear")[0, 0]
+                res["edges"] = warp_affine_torch(edge[None], inv, (h, w), "bilinear")[0, 0]
             if self.return_auxiliary and "pose" in outputs:
                 res["keypoint_heatmaps"] = outputs["pose"][i]
             out_h, out_w = x.get("height", h), x.get("width", w)
             if (out_h, out_w) != (h, w):  # the image was resized before the model
                 res["sem_seg"] = F.interpolate(res["sem_seg"][None], size=(out_h, out_w), mode="bilinear",
                                                align_corners=False)[0]
-                if "edge" in res:
-                    res["edge"] = F.interpolate(res["edge"][None, None], size=(out_h, out_w),
+                if "edges" in res:
+                    res["edges"] = F.interpolate(res["edges"][None, None], size=(out_h, out_w),
                                                 mode="bilinear", align_corners=False)[0, 0]
             results.append(res)
         return results
