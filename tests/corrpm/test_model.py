@@ -35,6 +35,8 @@ def test_configs_found():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, CONFIG_ROOT))
 def test_config_builds(path):
     cfg = load_cfg(path)
+    if not cfg.DATASETS.TRAIN:  # the base config: no dataset tells the label space
+        cfg.INPUT.LABEL_SPACE = "lip"
     assert cfg.MODEL.META_ARCHITECTURE == "CorrPM" and cfg.MODEL.SEM_SEG_HEAD.NAME == "CorrPMHead"
     if "quick_schedules" in path:
         model = build_model(cfg)
@@ -194,3 +196,18 @@ def test_loss_weights_and_upsampling():
     torch.testing.assert_close(paper["loss_pose"], 70 * unit["loss_pose"])
     with pytest.raises(ValueError, match="heatmaps"):
         corrpm_losses(outs, sem, edges, None)
+
+
+def test_shared_semantic_tta_wraps_corrpm():
+    from human_parsing.engine.trainer import build_tta_model
+
+    torch.manual_seed(0)
+    cfg = load_cfg(opts=["TEST.SEMANTIC_AUG.SCALES", (0.75, 1.0), "TEST.SEMANTIC_AUG.FLIP", True])
+    model = build_model(cfg).eval()
+    tta = build_tta_model(cfg, model)
+    img = torch.randint(0, 255, (3, 48, 40), dtype=torch.uint8)
+    with torch.no_grad():
+        out = tta([{"image": img, "height": 48, "width": 40}])[0]["sem_seg"]
+        single = model([{"image": img}])[0]["sem_seg"]
+    assert out.shape == single.shape == (20, 48, 40)
+    assert not torch.allclose(out, single)  # four runs summed

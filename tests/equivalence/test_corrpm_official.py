@@ -140,7 +140,7 @@ def test_outputs_match_official(official):
     x = torch.randn(1, 3, 64, 64)  # any size that is a multiple of 16
     with torch.no_grad():
         (seg1, seg2), (edge,), (pose,) = ref(x)
-        out = ours.network(x)
+        out = ours.forward_features(x, "lip")
     for name, a, b in (("seg1", seg1, out["seg1"]), ("seg2", seg2, out["seg2"]),
                        ("edge", edge, out["edge"]), ("pose", pose, out["pose"])):
         assert a.shape == b.shape, name
