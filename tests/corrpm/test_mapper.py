@@ -70,3 +70,13 @@ def test_bad_joint_counts(tmp_path):
     mapper = CorrPMDatasetMapper(_cfg(), is_train=True)
     with pytest.raises(DataFormatError, match=r"a\.jpg: 17 joints"):
         mapper(_record(str(tmp_path), num_joints=17))
+
+
+def test_image_missing_from_pose_file_is_counted(tmp_path):
+    mapper = CorrPMDatasetMapper(_cfg(), is_train=True)
+    rec = _record(str(tmp_path))
+    rec.pop("keypoints")
+    out = mapper(rec)
+    assert out["heatmaps"].sum() == 0 and mapper.missing_pose == 1
+    mapper(_record(str(tmp_path)))
+    assert mapper.missing_pose == 1

@@ -42,7 +42,9 @@ class CorrPMDatasetMapper(SemanticParsingDatasetMapper):
     with CorrPM's keypoint handling: record keypoints are *pixel indices* (LIP's json, the
     official code), flipped as ``x -> W - 1 - x`` and swapped with ``INPUT.PARSING.KEYPOINT_FORMAT``
     ("mpii": correct pairs; "mpii_corrpm": the official code's pairs), and kept when they leave the
-    crop (their Gaussian window may still reach the grid, as in the official code)."""
+    crop (their Gaussian window may still reach the grid, as in the official code). Images
+    without keypoints (absent from the pose file) get zero heatmaps; ``missing_pose`` counts them
+    and a warning reports the count."""
 
     @configurable
     def __init__(self, is_train: bool = True, *, num_joints: int = 16, pseudo_pose=None, **kwargs):
@@ -80,10 +82,11 @@ class CorrPMDatasetMapper(SemanticParsingDatasetMapper):
             kps = self.pseudo_pose.get(str(record.get("image_id")))
             if kps is not None:
                 record["keypoints"] = kps
-            else:
-                self.missing_pose += 1
-                log_every_n_seconds(logging.WARNING, f"{self.missing_pose} images without pseudo-pose so "
-                                    f"far (e.g. {record['file_name']}): zero heatmaps", n=60)
+        if record.get("keypoints") is None and not any(a.get("keypoints") is not None for a in anns):
+            # e.g. an image the LIP pose json or the pseudo-pose file lacks: documented skip
+            self.missing_pose += 1
+            log_every_n_seconds(logging.WARNING, f"{self.missing_pose} images without keypoints so far "
+                                f"(e.g. {record['file_name']}): zero heatmaps", n=60)
         kps = super()._keypoints(record, anns)
         if len(kps) != 3 * self.num_joints:
             raise DataFormatError(
