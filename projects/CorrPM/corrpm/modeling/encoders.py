@@ -2,7 +2,7 @@
 (res2-4 laterals) and pose (SimpleBaseline deconvolutions). Each returns its feature map at the
 res2 resolution (stride 4) and its own logits."""
 from functools import partial
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -42,7 +42,8 @@ def classifier(cin: int, cout: int, std: float = 0.0) -> nn.Conv2d:
 
 class ParsingEncoder(nn.Module):
     """PaE: ASPP(res5) → 1×1 projection + Dropout2d → upsample to res2, concat res2 → 1×1 conv:
-    ``f_p`` (N, feat_dim, H/4, W/4); ``seg1`` = 1×1 classifier of ``f_p``."""
+    ``f_p`` (N, feat_dim, H/4, W/4); ``seg1`` = 1×1 classifier of ``f_p`` (None when
+    ``num_classes`` is 0: no seg1 loss, so no classifier left without gradient)."""
 
     def __init__(self, res2_channels: int, res5_channels: int, num_classes: int, *, feat_dim: int,
                  aspp_dim: int, dilations: Sequence[int], dropout: float, norm: str, act: Callable):
@@ -50,38 +51,41 @@ class ParsingEncoder(nn.Module):
         self.aspp = ASPP(res5_channels, aspp_dim, dilations, norm=norm, activation=act,
                          projection_channels=feat_dim, dropout=dropout, channel_dropout=True)
         self.decoder = conv_norm_act(feat_dim + res2_channels, feat_dim, norm, act)
-        self.seg1 = classifier(feat_dim, num_classes)
+        self.seg1 = classifier(feat_dim, num_classes) if num_classes > 0 else None
 
-    def forward(self, res2: torch.Tensor, res5: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, res2: torch.Tensor, res5: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         x = self.aspp(res5)
         x = F.interpolate(x, size=res2.shape[-2:], mode="bilinear", align_corners=False)
         f_p = self.decoder(torch.cat([x, res2], dim=1))
-        return f_p, self.seg1(f_p)
+        return f_p, self.seg1(f_p) if self.seg1 is not None else None
 
 
 class EdgeEncoder(nn.Module):
     """EdE: 1×1 conv + norm-act on each of res2, res3, res4, upsampled to res2 (align_corners
-    True) and concatenated → 1×1 conv (no bias, no norm): ``f_b``; ``edge`` = 1×1 conv to 2.
-    (The official per-level 3×3 edge classifier is computed but unused, so it is not built.)"""
+    True) and concatenated → 1×1 conv (no bias, no norm): ``f_b``; ``edge`` = 1×1 conv to 2
+    (not built with ``logits=False``, i.e. without edge loss). The official per-level 3×3 edge
+    classifier is computed but unused, so it is not built."""
 
-    def __init__(self, in_channels: Sequence[int], *, mid_dim: int, feat_dim: int, norm: str, act: Callable):
+    def __init__(self, in_channels: Sequence[int], *, mid_dim: int, feat_dim: int, norm: str, act: Callable,
+                 logits: bool = True):
         super().__init__()
         self.laterals = nn.ModuleList([conv_norm_act(c, mid_dim, norm, act) for c in in_channels])
         self.fuse = Conv2d(mid_dim * len(in_channels), feat_dim, 1, bias=False)
         nn.init.kaiming_normal_(self.fuse.weight, mode="fan_out", nonlinearity="relu")
-        self.predictor = classifier(feat_dim, 2)
+        self.predictor = classifier(feat_dim, 2) if logits else None
 
-    def forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         size = feats[0].shape[-2:]
         xs = [lat(f) for lat, f in zip(self.laterals, feats)]
         xs = [xs[0]] + [F.interpolate(x, size=size, mode="bilinear", align_corners=True) for x in xs[1:]]
         f_b = self.fuse(torch.cat(xs, dim=1))
-        return f_b, self.predictor(f_b)
+        return f_b, self.predictor(f_b) if self.predictor is not None else None
 
 
 class PoseEncoder(nn.Module):
     """PoE (SimpleBaseline): ConvTranspose 4×4/2 + norm + ReLU per width in ``deconv_dims``:
-    ``f_k``; heatmaps = 1×1 conv to ``num_joints``. Init N(0, 0.001) as the official code."""
+    ``f_k``; heatmaps = 1×1 conv to ``num_joints`` (not built when ``num_joints`` is 0, i.e.
+    without pose loss). Init N(0, 0.001) as the official code."""
 
     def __init__(self, in_channels: int, num_joints: int, *, deconv_dims: Sequence[int], norm: str):
         super().__init__()
@@ -93,11 +97,11 @@ class PoseEncoder(nn.Module):
             layers += [deconv] + ([bn] if bn is not None else []) + [nn.ReLU(inplace=True)]
             cin = d
         self.deconvs = nn.Sequential(*layers)
-        self.predictor = classifier(cin, num_joints, std=0.001)
+        self.predictor = classifier(cin, num_joints, std=0.001) if num_joints > 0 else None
 
-    def forward(self, res5: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, res5: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         f_k = self.deconvs(res5)
-        return f_k, self.predictor(f_k)
+        return f_k, self.predictor(f_k) if self.predictor is not None else None
 
 
 def feature_channels(input_shape: Dict[str, ShapeSpec], names: Sequence[str]) -> Tuple[int, ...]:

@@ -28,9 +28,9 @@ HYBRID_SOURCES = ("parsing", "edge", "pose")
 class CorrPMHead(nn.Module):
     """Input: backbone features ``{res2, res3, res4, res5}`` (names from ``in_features``).
 
-    Output of ``forward``: a dict of stride-4 logits ``"seg1"`` and ``"seg2"`` (N, K, H/4, W/4),
-    ``"edge"`` (N, 2, H/4, W/4) if the edge encoder is on, ``"pose"`` (N, J, H/4, W/4) if the
-    pose encoder is on. ``seg2`` is the refined output used at test time.
+    Output of ``forward``: a dict of stride-4 logits ``"seg2"`` (N, K, H/4, W/4), the refined
+    output used at test time, and, when built, ``"seg1"`` (N, K, H/4, W/4), ``"edge"``
+    (N, 2, H/4, W/4) and ``"pose"`` (N, J, H/4, W/4).
     """
 
     @configurable
@@ -56,13 +56,19 @@ class CorrPMHead(nn.Module):
         hybrid_inputs: Sequence[str] = ("parsing", "edge", "pose"),
         use_edge: bool = True,
         use_pose: bool = True,
+        seg1_on: bool = True,
+        edge_logits_on: bool = True,
+        pose_logits_on: bool = True,
     ):
         """
         Args:
             input_shape: backbone output shapes; ``in_features`` = (res2, res3, res4, res5) names.
             fusion: "hnl" (CorrPM), "concat", "self_nl" or "none" (see config.py).
             hybrid_inputs: sources of the hybrid feature, repeats allowed ("hnl", "concat").
-            use_edge, use_pose: build (and supervise) the edge / pose encoders.
+            use_edge, use_pose: build the edge / pose encoders.
+            seg1_on, edge_logits_on, pose_logits_on: build the seg1 / edge / pose classifiers
+                (off when their loss weight is 0: a classifier without loss would be a
+                parameter without gradient, which DDP rejects).
             Other arguments: the widths and norm of methods.md §5.2 (MODEL.CORRPM.*).
         """
         super().__init__()
@@ -85,14 +91,16 @@ class CorrPMHead(nn.Module):
         c2, c3, c4, c5 = feature_channels(input_shape, in_features)
         act = norm_activation(activation, negative_slope)
 
-        self.parsing_encoder = ParsingEncoder(c2, c5, num_classes, feat_dim=feat_dim, aspp_dim=aspp_dim,
+        self.parsing_encoder = ParsingEncoder(c2, c5, num_classes if seg1_on else 0, feat_dim=feat_dim, aspp_dim=aspp_dim,
                                               dilations=aspp_dilations, dropout=aspp_dropout, norm=norm, act=act)
         self.edge_encoder = (
-            EdgeEncoder((c2, c3, c4), mid_dim=edge_mid_dim, feat_dim=feat_dim, norm=norm, act=act)
+            EdgeEncoder((c2, c3, c4), mid_dim=edge_mid_dim, feat_dim=feat_dim, norm=norm, act=act,
+                        logits=edge_logits_on)
             if use_edge else None
         )
         self.pose_encoder = (
-            PoseEncoder(c5, num_joints, deconv_dims=pose_deconv_dims, norm=norm) if use_pose else None
+            PoseEncoder(c5, num_joints if pose_logits_on else 0, deconv_dims=pose_deconv_dims, norm=norm)
+            if use_pose else None
         )
         widths = {"parsing": feat_dim, "edge": feat_dim, "pose": pose_deconv_dims[-1] if use_pose else 0}
         self.fuse = (
@@ -134,19 +142,22 @@ class CorrPMHead(nn.Module):
             "hybrid_inputs": c.HYBRID_INPUTS,
             "use_edge": c.USE_EDGE,
             "use_pose": c.USE_POSE,
+            "seg1_on": c.SEG1_LOSS_WEIGHT > 0,
+            "edge_logits_on": c.EDGE_LOSS_WEIGHT > 0,
+            "pose_logits_on": c.POSE_LOSS_WEIGHT > 0,
         }
 
     def forward(self, features: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         res2, res3, res4, res5 = (features[f] for f in self.in_features)
-        out: Dict[str, torch.Tensor] = {}
-        f_p, out["seg1"] = self.parsing_encoder(res2, res5)
+        logits = {}
+        f_p, logits["seg1"] = self.parsing_encoder(res2, res5)
         feats = {"parsing": f_p}
         if self.edge_encoder is not None:
-            feats["edge"], out["edge"] = self.edge_encoder([res2, res3, res4])
+            feats["edge"], logits["edge"] = self.edge_encoder([res2, res3, res4])
         if self.pose_encoder is not None:
-            feats["pose"], out["pose"] = self.pose_encoder(res5)
-        out["seg2"] = self.seg2(self._refine(f_p, feats))
-        return out
+            feats["pose"], logits["pose"] = self.pose_encoder(res5)
+        logits["seg2"] = self.seg2(self._refine(f_p, feats))
+        return {k: v for k, v in logits.items() if v is not None}
 
     def _refine(self, f_p: torch.Tensor, feats: Dict[str, torch.Tensor]) -> torch.Tensor:
         if self.fusion == "none":

@@ -53,7 +53,7 @@ def corrpm_losses(
     size = sem_seg.shape[-2:]
     losses = {}
     for key, w in (("seg1", seg1_weight), ("seg2", seg2_weight)):
-        if w > 0:
+        if w > 0 and key in outputs:
             losses[f"loss_{key}"] = w * F.cross_entropy(_upsample(outputs[key], size), sem_seg,
                                                         ignore_index=ignore_label)
     if "edge" in outputs and edge_weight > 0:
