@@ -14,6 +14,8 @@ import sys
 import torch
 
 from corrpm.checkpoint import convert_official_state_dict
+from human_parsing.data.io import DataFormatError
+from human_parsing.utils.cli import add_debug_argument, run_tool
 
 
 def main(argv=None):
@@ -21,23 +23,28 @@ def main(argv=None):
     parser.add_argument("input")
     parser.add_argument("output")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    add_debug_argument(parser)
     args = parser.parse_args(argv)
     if os.path.exists(args.output) and not args.overwrite:
-        sys.exit(f"{args.output} exists; pass --overwrite to replace it")
+        raise FileExistsError(f"{args.output}: exists; pass --overwrite to replace it")
+    if not os.path.isfile(args.input):
+        raise FileNotFoundError(f"{args.input}: no such checkpoint")
     try:
         state = torch.load(args.input, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as e:
-        sys.exit(f"{args.input}: cannot read a torch checkpoint ({e})")
+        raise DataFormatError(f"{args.input}: cannot read a torch checkpoint ({e})") from e
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     try:
         converted = convert_official_state_dict(state)
     except KeyError as e:
-        sys.exit(f"{args.input}: {e.args[0]}")
-    torch.save({"model": converted, "__author__": "converted from " + os.path.basename(args.input)}, args.output)
+        raise DataFormatError(f"{args.input}: {e.args[0]}") from e
+    tmp = args.output + ".tmp"  # never leave a half-written checkpoint under the output name
+    torch.save({"model": converted, "__author__": "converted from " + os.path.basename(args.input)}, tmp)
+    os.replace(tmp, args.output)
     print(f"{len(converted)} tensors ({len(state) - len(converted)} dropped) -> {args.output}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main, "convert_corrpm_weights"))

@@ -24,6 +24,7 @@ from detectron2.utils.logger import setup_logger
 import human_parsing.data  # noqa: F401  (registers the datasets)
 from corrpm.data.pseudo_pose import keypoints_from_instances, write_pseudo_pose
 from human_parsing.data.io import read_image
+from human_parsing.utils.cli import ConfigError, add_debug_argument, merge_config, run_tool
 
 logger = logging.getLogger("corrpm.pseudo_pose")
 
@@ -38,6 +39,7 @@ def parse_args(argv=None):
     p.add_argument("--limit", type=int, default=0, help="only the first N images (0 = all)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--opts", nargs=argparse.REMAINDER, default=[], help="config overrides KEY VALUE ...")
+    add_debug_argument(p)
     return p.parse_args(argv)
 
 
@@ -45,15 +47,13 @@ def main(argv=None):
     args = parse_args(argv)
     setup_logger(name="corrpm")
     if os.path.exists(args.output) and not args.overwrite:
-        sys.exit(f"{args.output} exists; pass --overwrite to replace it")
-    cfg = get_cfg()
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
+        raise FileExistsError(f"{args.output}: exists; pass --overwrite to replace it")
+    cfg = merge_config(get_cfg(), args.config_file, args.opts)
     cfg.MODEL.WEIGHTS = args.weights
     if not torch.cuda.is_available():
         cfg.MODEL.DEVICE = "cpu"
     if not cfg.MODEL.KEYPOINT_ON:
-        sys.exit(f"{args.config_file}: MODEL.KEYPOINT_ON is False; a keypoint R-CNN config is needed")
+        raise ConfigError(f"{args.config_file}: MODEL.KEYPOINT_ON is False; a keypoint R-CNN config is needed")
     num_joints = cfg.MODEL.ROI_KEYPOINT_HEAD.NUM_KEYPOINTS
     predictor = DefaultPredictor(cfg)
     records = DatasetCatalog.get(args.dataset)
@@ -75,4 +75,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main, "pseudo_pose"))

@@ -39,5 +39,5 @@ def test_conversion_command(tmp_path):
     tool.main([src, dst])
     out = torch.load(dst)
     assert list(out["model"]) == ["backbone.stem.conv1.weight"] and out["model"]["backbone.stem.conv1.weight"].sum() == 2
-    with pytest.raises(SystemExit, match="exists"):
+    with pytest.raises(FileExistsError, match="exists"):
         tool.main([src, dst])

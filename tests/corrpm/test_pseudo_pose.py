@@ -81,5 +81,5 @@ def test_command_with_random_keypoint_rcnn_feeds_the_mapper(tmp_path):
     assert mapper.missing_pose == missing
     with pytest.raises(DataFormatError, match="NUM_JOINTS=16"):
         CorrPMDatasetMapper(load_cfg(opts=["INPUT.PSEUDO_POSE_FILE", out]), is_train=True)
-    with pytest.raises(SystemExit, match="exists"):
+    with pytest.raises(FileExistsError, match="exists"):
         tool.main(["--config-file", "x.yaml", "--dataset", "d", "--output", out])
