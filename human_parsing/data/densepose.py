@@ -162,6 +162,7 @@ class TableUVSymmetry(UVSymmetry):
     @classmethod
     def load(cls, path: str) -> "TableUVSymmetry":
         import scipy.io
+        from scipy.io.matlab import MatReadError
 
         try:
             mat = scipy.io.loadmat(path)
@@ -169,7 +170,7 @@ class TableUVSymmetry(UVSymmetry):
                 np.stack([np.asarray(mat[key][0, i], dtype=np.float64) for i in range(NUM_PATCHES)])
                 for key in ("U_transforms", "V_transforms")
             ]
-        except (OSError, ValueError, KeyError, IndexError) as e:
+        except (OSError, ValueError, KeyError, IndexError, MatReadError) as e:
             raise DataFormatError(
                 f"{path}: not a DensePose UV_symmetry_transforms.mat (U_transforms/V_transforms, "
                 f"24 tables of 256x256): {e}"
