@@ -137,9 +137,12 @@ class ParsingTrainer(DefaultTrainer):
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
         from human_parsing.evaluation import build_parsing_evaluator
+        from human_parsing.evaluation.densepose_evaluator import build_densepose_evaluator
 
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+        if MetadataCatalog.get(dataset_name).get("evaluator_type") == "densepose":
+            return DatasetEvaluators([build_densepose_evaluator(cfg, dataset_name, output_folder)])
         return DatasetEvaluators([build_parsing_evaluator(cfg, dataset_name, output_folder)])
 
     @classmethod

@@ -38,6 +38,8 @@ __all__ = [
     "evaluate_image",
     "accumulate",
     "densepose_ap",
+    "prepare_image",
+    "summarize_prepared",
     "IOU_THRESHOLDS",
     "AREA_RANGES",
 ]
@@ -87,12 +89,13 @@ def gps_matrix(gts: Sequence[dict], dts: Sequence[dict], geo: VertexGeodesics) -
 
 
 def _paste(mask: np.ndarray, box, hw) -> dict:
-    """RLE of ``mask`` pasted at the int box (x, y) into an (H, W) image, clipped."""
+    """RLE of ``mask`` pasted into an (H, W) image over the int box (x, y, w, h), clipped to the
+    image, as the official ``computeDPIoU`` (the mask is read from its top-left corner)."""
     im_h, im_w = hw
-    x, y = int(box[0]), int(box[1])
+    x, y, w, h = (int(v) for v in box[:4])
     im = np.zeros((im_h, im_w), np.uint8)
-    x0, x1 = max(x, 0), min(x + mask.shape[1], im_w)
-    y0, y1 = max(y, 0), min(y + mask.shape[0], im_h)
+    x0, x1 = max(x, 0), min(x + w, im_w)
+    y0, y1 = max(y, 0), min(y + h, im_h)
     if x1 > x0 and y1 > y0:
         im[y0:y1, x0:x1] = mask[y0 - y : y1 - y, x0 - x : x1 - x]
     return mask_utils.encode(np.asfortranarray(im[:, :, None]))[0]
@@ -104,10 +107,11 @@ def dp_mask_iou_matrix(gts: Sequence[dict], dts: Sequence[dict], hw) -> np.ndarr
     for g in gts:
         if "dp_masks" in g:
             w, h = max(int(g["bbox"][2]), 1), max(int(g["bbox"][3]), 1)
-            m = cv2.resize(decode_dp_masks(g["dp_masks"], f"annotation {g.get('id')}").astype(np.float64), (w, h))
+            segm = decode_dp_masks(g["dp_masks"], f"image {g.get('image_id')}, annotation {g.get('id')}")
+            m = cv2.resize(segm.astype(np.float64), (w, h))
             gmasks.append(_paste((m > 0.5).astype(np.uint8), g["bbox"], hw))
         else:
-            gmasks.append(_paste(np.zeros((1, 1), np.uint8), (0, 0), hw))
+            gmasks.append(_paste(np.zeros((0, 0), np.uint8), (0, 0, 0, 0), hw))
     dmasks = [_paste((np.asarray(d["uv"][0]) > 0).astype(np.uint8), d["bbox"], hw) for d in dts]
     if not gmasks or not dmasks:
         return np.zeros((len(dts), len(gts)))
@@ -223,23 +227,26 @@ def _mean_valid(a: np.ndarray) -> float:
     return float(np.mean(v)) if v.size else -1.0
 
 
-def densepose_ap(
-    images: Dict[object, dict], geo: VertexGeodesics, mode: str = "GPSm"
-) -> Dict[str, float]:
-    """AP, AP50, AP75, APm, APl (fractions, −1 when undefined) over ``images``: image id ->
-    ``{"height", "width", "gts": [...], "dts": [...]}``; images in sorted id order.
-    Detections need ``id`` > 0 (the official loader numbers them 1.. in submission order) and
-    ``area`` (w·h of their box)."""
+def prepare_image(gts: Sequence[dict], dts: Sequence[dict], hw, geo: VertexGeodesics) -> tuple:
+    """What the matching needs of one image, without masks or maps: slim GT and detection dicts
+    and the (D, G) GPS, mask-IoU and box-IoU matrices (detections score-sorted, ≤ 20).
+    Detection ``id`` values only need to be > 0 and unique within the image."""
+    dts = _sorted_dets(dts)
+    mats = (gps_matrix(gts, dts, geo), dp_mask_iou_matrix(gts, dts, hw), _box_iou(gts, dts))
+    slim_g = [
+        {"id": g["id"], "area": g["area"], "iscrowd": g.get("iscrowd", 0), **({"dp_x": True} if "dp_x" in g else {})}
+        for g in gts
+    ]
+    slim_d = [{"id": d["id"], "score": d["score"], "area": d["area"]} for d in dts]
+    return (slim_g, slim_d) + mats
+
+
+def summarize_prepared(prepared: Dict[object, tuple], mode: str = "GPSm") -> Dict[str, float]:
+    """AP, AP50, AP75, APm, APl (fractions, −1 when undefined) from :func:`prepare_image` outputs
+    keyed by image id (taken in sorted id order, as the official ``imgIds``)."""
     precision = {}
-    per_image = {}
-    for iid in sorted(images):
-        im = images[iid]
-        gts, dts = list(im["gts"]), _sorted_dets(im["dts"])
-        hw = (im["height"], im["width"])
-        per_image[iid] = (gts, dts, gps_matrix(gts, dts, geo), dp_mask_iou_matrix(gts, dts, hw), _box_iou(gts, dts))
     for name, rng in AREA_RANGES.items():
-        evals = [evaluate_image(*per_image[i], rng, mode) for i in sorted(per_image)]
-        precision[name] = accumulate(evals)
+        precision[name] = accumulate([evaluate_image(*prepared[i], rng, mode) for i in sorted(prepared)])
     t50, t75 = (np.where(np.abs(t - IOU_THRESHOLDS) < 0.001)[0] for t in (0.5, 0.75))
     return {
         "AP": _mean_valid(precision["all"]),
@@ -248,3 +255,13 @@ def densepose_ap(
         "APm": _mean_valid(precision["medium"]),
         "APl": _mean_valid(precision["large"]),
     }
+
+
+def densepose_ap(images: Dict[object, dict], geo: VertexGeodesics, mode: str = "GPSm") -> Dict[str, float]:
+    """The official numbers over ``images``: image id -> ``{"height", "width", "gts": [...],
+    "dts": [...]}``. Detections need ``id`` > 0 (the official loader numbers them 1.. in
+    submission order) and ``area`` (w·h of their box)."""
+    prepared = {
+        iid: prepare_image(im["gts"], im["dts"], (im["height"], im["width"]), geo) for iid, im in images.items()
+    }
+    return summarize_prepared(prepared, mode)

@@ -142,8 +142,11 @@ def register_synthetic(name: str, layout: str, root: str, split: str) -> None:
         )
     DatasetCatalog.register(name, lambda: _load_synthetic(layout, root, split, name))
     if layout == "densepose_coco":  # exact U/V symmetry and geodesics of the synthetic charts
+        from human_parsing.data.synthetic.densepose import densepose_paths
+
+        json_file, image_root = densepose_paths(root, split)
         meta = densepose_metadata(uv_symmetry="synthetic", geodesics="synthetic")
-        MetadataCatalog.get(name).set(dataset_root=root, **meta)
+        MetadataCatalog.get(name).set(dataset_root=root, json_file=json_file, image_root=image_root, **meta)
         return
     label_space = "cihp" if layout == "coco" else layout
     instance = layout in ("cihp", "mhp_v2", "coco")
