@@ -24,7 +24,9 @@ def main(argv=None) -> int:
     parser.add_argument("--split", required=True, choices=["train", "val", "test"])
     parser.add_argument("--out", required=True, help="output folder of the COCO-style layout")
     parser.add_argument("--label-space", default=None, help="defaults to the layout's own")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing json")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing json, images and label files"
+    )
     args = parser.parse_args(argv)
     setup_logger(name="human_parsing")
     convert = cihp_to_coco if args.layout == "cihp" else mhp_v2_to_coco

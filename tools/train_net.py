@@ -8,7 +8,6 @@ Same flags as Detectron2's ``tools/train_net.py``: ``--config-file``, ``--eval-o
 import logging
 from collections import OrderedDict
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import get_cfg
 from detectron2.engine import default_argument_parser, default_setup, hooks, launch
 from detectron2.evaluation import verify_results
@@ -19,7 +18,7 @@ import human_parsing.data  # noqa: F401  (registers the datasets)
 import parsing_rcnn
 import pgn
 from human_parsing.config import add_human_parsing_config
-from human_parsing.engine import ParsingTrainer
+from human_parsing.engine import ParsingTrainer, build_checkpointer
 
 
 def setup(args):
@@ -40,7 +39,7 @@ def main(args):
     cfg = setup(args)
     if args.eval_only:
         model = ParsingTrainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+        build_checkpointer(cfg, model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
             cfg.MODEL.WEIGHTS, resume=args.resume
         )
         res = ParsingTrainer.test(cfg, model)

@@ -78,7 +78,8 @@ def main(argv=None) -> int:
         mapper, fmt = build_mapper(cfg, is_train=True), cfg.INPUT.FORMAT
     for record in records:
         if mapper is None:
-            image, data = read_image(record["file_name"], "BGR"), extract_from_record(record)
+            data = extract_from_record(record, meta.label_space)  # validated like the loader
+            image = read_image(record["file_name"], "BGR")
             name = f"{record['image_id']}.png"
         else:
             mapped = mapper(record)
