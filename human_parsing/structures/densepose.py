@@ -14,7 +14,7 @@ import torch
 
 from ..data.densepose import MASK_SIZE
 
-__all__ = ["DensePoseGT", "DensePoseList", "densepose_roi_targets"]
+__all__ = ["DensePoseGT", "DensePoseList", "DensePoseCharts", "densepose_roi_targets"]
 
 
 @dataclass
@@ -119,3 +119,35 @@ def densepose_roi_targets(
         "point_u": cat("u", torch.float32),
         "point_v": cat("v", torch.float32),
     }
+
+
+class DensePoseCharts:
+    """Per-detection chart results ``{"labels": (h, w) uint8, "uv": (2, h, w) float}`` at each
+    box's size (Detectron2 DensePose's chart-result layout); indexable like an ``Instances``
+    field (int, slice, bool or index tensors)."""
+
+    def __init__(self, items: Sequence[dict]):
+        self.items = list(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __getitem__(self, item):
+        if isinstance(item, int):
+            return self.items[item]
+        if isinstance(item, slice):
+            return DensePoseCharts(self.items[item])
+        idx = torch.as_tensor(item)
+        if idx.dtype == torch.bool:
+            idx = torch.nonzero(idx).flatten()
+        return DensePoseCharts([self.items[int(k)] for k in idx.tolist()])
+
+    def to(self, *args, **kwargs) -> "DensePoseCharts":
+        return self
+
+    @classmethod
+    def cat(cls, lists: Sequence["DensePoseCharts"]) -> "DensePoseCharts":
+        return cls([c for lst in lists for c in lst.items])
