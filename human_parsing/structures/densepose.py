@@ -6,7 +6,7 @@ resizing the image needs no change; a horizontal flip is applied by the mapper
 (``human_parsing.data.densepose.flip_densepose``). People without annotation hold ``None``.
 """
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -37,36 +37,48 @@ class DensePoseGT:
                    np.asarray(d["dp_segm"], dtype=np.uint8))
 
 
-class DensePoseList:
-    """Per-person :class:`DensePoseGT` or ``None``; indexable like an ``Instances`` field."""
+class _ListField:
+    """A per-instance Python list that indexes like an ``Instances`` field (int, slice, bool or
+    index tensors / arrays); ``to`` is a no-op (the items are numpy / CPU data)."""
 
-    def __init__(self, items: Sequence[Optional[DensePoseGT]]):
-        self.items: List[Optional[DensePoseGT]] = list(items)
+    def __init__(self, items: Sequence):
+        self.items = list(items)
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, item: Union[int, slice, torch.Tensor, np.ndarray, list]) -> "DensePoseList":
-        if isinstance(item, int):
-            return DensePoseList([self.items[item]])
+    def __iter__(self):
+        return iter(self.items)
+
+    def _take(self, item):
         if isinstance(item, slice):
-            return DensePoseList(self.items[item])
+            return self.items[item]
         idx = torch.as_tensor(item)
         if idx.dtype == torch.bool:
             idx = torch.nonzero(idx).flatten()
-        return DensePoseList([self.items[int(k)] for k in idx.tolist()])
+        return [self.items[int(k)] for k in idx.tolist()]
 
-    def to(self, *args, **kwargs) -> "DensePoseList":
+    def __getitem__(self, item):
+        return type(self)(self._take(item))
+
+    def to(self, *args, **kwargs):
         return self
+
+    @classmethod
+    def cat(cls, lists: Sequence["_ListField"]):
+        return cls([d for lst in lists for d in lst.items])
+
+
+class DensePoseList(_ListField):
+    """Per-person :class:`DensePoseGT` or ``None``; an int index gives a one-person list."""
+
+    def __getitem__(self, item) -> "DensePoseList":
+        return DensePoseList([self.items[item]] if isinstance(item, int) else self._take(item))
 
     @property
     def has_annotation(self) -> torch.Tensor:
         """(N,) bool: the person carries dense-pose points."""
         return torch.tensor([d is not None for d in self.items], dtype=torch.bool)
-
-    @classmethod
-    def cat(cls, lists: Sequence["DensePoseList"]) -> "DensePoseList":
-        return cls([d for lst in lists for d in lst.items])
 
     def __repr__(self) -> str:
         return f"DensePoseList(num={len(self)}, annotated={int(self.has_annotation.sum())})"
@@ -121,33 +133,9 @@ def densepose_roi_targets(
     }
 
 
-class DensePoseCharts:
+class DensePoseCharts(_ListField):
     """Per-detection chart results ``{"labels": (h, w) uint8, "uv": (2, h, w) float}`` at each
-    box's size (Detectron2 DensePose's chart-result layout); indexable like an ``Instances``
-    field (int, slice, bool or index tensors)."""
-
-    def __init__(self, items: Sequence[dict]):
-        self.items = list(items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self):
-        return iter(self.items)
+    box's size (Detectron2 DensePose's chart-result layout); an int index gives the result."""
 
     def __getitem__(self, item):
-        if isinstance(item, int):
-            return self.items[item]
-        if isinstance(item, slice):
-            return DensePoseCharts(self.items[item])
-        idx = torch.as_tensor(item)
-        if idx.dtype == torch.bool:
-            idx = torch.nonzero(idx).flatten()
-        return DensePoseCharts([self.items[int(k)] for k in idx.tolist()])
-
-    def to(self, *args, **kwargs) -> "DensePoseCharts":
-        return self
-
-    @classmethod
-    def cat(cls, lists: Sequence["DensePoseCharts"]) -> "DensePoseCharts":
-        return cls([c for lst in lists for c in lst.items])
+        return self.items[item] if isinstance(item, int) else DensePoseCharts(self._take(item))
