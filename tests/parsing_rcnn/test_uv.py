@@ -123,3 +123,43 @@ def test_quick_schedule_uv_losses_fall(tmp_path):
         h, w = max(int(box[3] - box[1]), 1), max(int(box[2] - box[0]), 1)
         assert chart["labels"].shape == (h, w) and chart["uv"].shape == (2, h, w)
         assert int(chart["labels"].max()) <= 24
+
+
+def test_flip_uv_outputs_inverts_a_mirrored_prediction():
+    """Maps predicted on a mirrored image, mapped back, equal the maps of the original image when
+    the prediction is exactly equivariant (built here by mirroring the original maps)."""
+    from human_parsing.data.densepose import SyntheticUVSymmetry
+    from human_parsing.data.label_spaces import get_label_space
+    from parsing_rcnn.tta import flip_uv_outputs
+
+    torch.manual_seed(0)
+    coarse, index = torch.randn(2, 15, 6, 6), torch.randn(2, 25, 6, 6)
+    u, v = torch.rand(2, 25, 6, 6), torch.rand(2, 25, 6, 6)
+    parts = torch.as_tensor(get_label_space("densepose_parts").flip_perm)
+    perm = torch.as_tensor(get_label_space("densepose_patches").flip_perm)
+    # the mirrored image's prediction: channel perm[i] shows patch i, torso U mirrored (1 - U)
+    mu, mv = u[:, perm].flip(dims=[3]).clone(), v[:, perm].flip(dims=[3])
+    mu[:, 1:3] = 1 - mu[:, 1:3]
+    mirrored = [coarse[:, parts].flip(dims=[3]), index[:, perm].flip(dims=[3]), mu, mv]
+    back = flip_uv_outputs(mirrored, SyntheticUVSymmetry())
+    for got, want in zip(back, (coarse, index, u, v)):
+        torch.testing.assert_close(got[:, 1:] if got.shape[1] == 25 else got, want[:, 1:] if want.shape[1] == 25 else want)
+
+
+def test_uv_tta_runs(tmp_path):
+    from parsing_rcnn.tta import ParsingRCNNWithTTA
+
+    mapped = _synthetic_batches(tmp_path, 1, seed=5)
+    cfg = get_parsing_cfg(QUICK_UV, ["TEST.AUG.ENABLED", True, "TEST.AUG.FLIP", True,
+                                     "TEST.AUG.MIN_SIZES", (128,), "TEST.AUG.MAX_SIZE", 320,
+                                     "INPUT.MIN_SIZE_TEST", 128, "MODEL.ROI_HEADS.SCORE_THRESH_TEST", 0.0])
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        out = ParsingRCNNWithTTA(cfg, model)([{"image": mapped[0]["image"], "height": 128, "width": 160}])[0]
+    inst = out["instances"]
+    assert len(inst) > 0 and len(inst.pred_densepose) == len(inst)
+    cfg.INPUT.DENSEPOSE.UV_SYMMETRY_FILE = ""
+    cfg.DATASETS.TEST = ("densepose_coco_2014_minival",)  # real data: no symmetry without the file
+    cfg.DATASETS.TRAIN = ("densepose_coco_2014_train",)
+    with pytest.raises(ValueError, match="UV_SYMMETRY_FILE"):
+        ParsingRCNNWithTTA(cfg, model)
