@@ -230,3 +230,14 @@ def test_synthetic_densepose_layout_is_read_back(tmp_path):
     generate_split("densepose_coco", again, "val", 4, seed=1, person_scale=1.8)
     assert open(json_file).read() == open(densepose_paths(again, "val")[0]).read()
     copy.deepcopy(recs)  # records are plain data
+
+
+def test_check_record_decodes_densepose_masks(tmp_path):
+    from human_parsing.data.datasets.validate import check_record
+
+    ann = {"id": 4, "image_id": 7, "category_id": 1, "bbox": [1, 2, 10, 20], **_dp_ann()}
+    recs = load_densepose_coco_json(*_write_json(tmp_path, [ann]))
+    assert check_record(recs[0], "densepose_parts") == 1
+    recs[0]["annotations"][0]["dp_masks"][0] = {"size": [256, 256], "counts": "zz!!"}
+    with pytest.raises(DataFormatError, match="a.jpg: annotation 4: dp_masks\\[0\\] does not decode"):
+        check_record(recs[0], "densepose_parts")
