@@ -42,11 +42,20 @@ def build_uv_head(cfg, input_shape: ShapeSpec) -> nn.Module:
 
 
 def _sample(maps: torch.Tensor, roi: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
-    """Bilinear values (P, C) of (R, C, M, M) maps at heat-map points ``xy`` (P, 2) of ROIs ``roi``."""
-    M = maps.shape[-1]
-    grid = (xy / max(M - 1, 1) * 2 - 1).view(1, -1, 1, 2).expand(len(maps), -1, -1, -1)
-    vals = F.grid_sample(maps, grid.to(maps.dtype), mode="bilinear", align_corners=True)  # (R, C, P, 1)
-    return vals[roi, :, torch.arange(len(roi), device=maps.device), 0]
+    """Bilinear values (P, C) of (R, C, M, M) maps at heat-map points ``xy`` (P, 2) of ROIs ``roi``
+    (integer coordinates = pixel centres). Each ROI samples only its own points (padded grid)."""
+    R, C, M = maps.shape[0], maps.shape[1], maps.shape[-1]
+    if len(roi) == 0:
+        return maps.new_zeros((0, C))
+    counts = torch.bincount(roi, minlength=R)
+    order = torch.argsort(roi, stable=True)
+    starts = torch.cumsum(counts, 0) - counts
+    pos = torch.empty_like(roi)
+    pos[order] = torch.arange(len(roi), device=roi.device) - starts[roi[order]]
+    grid = maps.new_zeros((R, int(counts.max()), 1, 2))
+    grid[roi, pos, 0] = (xy / max(M - 1, 1) * 2 - 1).to(maps.dtype)
+    vals = F.grid_sample(maps, grid, mode="bilinear", align_corners=True)  # (R, C, K, 1)
+    return vals[roi, :, pos, 0]
 
 
 def uv_rcnn_losses(outputs, targets: Dict[str, torch.Tensor], weights=(2.0, 0.3, 0.1),
