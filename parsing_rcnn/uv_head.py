@@ -108,7 +108,7 @@ def uv_charts(instances) -> DensePoseCharts:
     """Chart results of detections whose ``pred_boxes`` are in output pixels (official
     ``uv_results``): the four maps resized bilinearly to the int box size
     ``max(int(h), 1) × max(int(w), 1)``, I = argmax(patch) where argmax(coarse) > 0, U/V read
-    from channel I."""
+    from channel I (0 on the background)."""
     out = []
     boxes = instances.pred_boxes.tensor
     for k in range(len(instances)):
@@ -119,6 +119,7 @@ def uv_charts(instances) -> DensePoseCharts:
                 for n in ("pred_uv_coarse", "pred_uv_index", "pred_uv_u", "pred_uv_v")]
         labels = maps[1].argmax(0) * (maps[0].argmax(0) > 0)
         uv = torch.stack([maps[2].gather(0, labels[None])[0], maps[3].gather(0, labels[None])[0]])
+        uv = uv * (labels > 0)  # background: U = V = 0, as the official output
         out.append({"labels": labels.to(torch.uint8).cpu(), "uv": uv.clamp(0, 1).cpu()})
     return DensePoseCharts(out)
 
