@@ -15,6 +15,7 @@ from .keypoint_head import KeypointGCEHead
 from .roi_heads import ParsingROIHeads
 from .meta_arch import ParsingRCNN
 from .tta import ParsingRCNNWithTTA
+from .official_weights import ParsingRCNNOfficialWeights  # registers the 'parsing_rcnn' converter
 
 __all__ = [
     "add_parsing_rcnn_config",
@@ -27,4 +28,5 @@ __all__ = [
     "ParsingROIHeads",
     "ParsingRCNN",
     "ParsingRCNNWithTTA",
+    "ParsingRCNNOfficialWeights",
 ]
