@@ -2,7 +2,7 @@
 
 Nothing of the official code is copied: :func:`official_modules` puts the checkout on ``sys.path``
 for the duration of a ``with`` block, with stand-ins for what a CPU-only Python 3.11 lacks: its
-compiled CUDA extension ``models.ops._C`` (ROIAlign and NMS through torchvision, every other op an
+compiled CUDA extension ``models.ops._C`` (ROIAlign and NMS through torchvision, without the "+1" box areas of its own NMS kernel, every other op an
 error), its Cython box helpers (errors if called), ``apex.amp``, ``six``, the numpy aliases removed
 in numpy 1.24 and ``yaml.load``'s now-required ``Loader``. Everything is restored afterwards.
 Used by ``convert_official_weights.py --check`` and the equivalence tests.
@@ -36,6 +36,7 @@ def _cpu_ops():
     c.roi_align_forward = lambda x, rois, scale, oh, ow, ratio, aligned: torchvision.ops.roi_align(
         x, rois, (oh, ow), scale, ratio, aligned)
     c.nms = lambda boxes, scores, thresh: torchvision.ops.nms(boxes, scores, thresh)
+    c.ml_nms = lambda boxes, scores, labels, thresh: torchvision.ops.batched_nms(boxes, scores, labels, thresh)
     return c
 
 
@@ -57,7 +58,7 @@ def official_modules(repo: str):
     sys.modules.update({"models.ops._C": _cpu_ops(), "models.ops.cython_bbox": _Unavailable("cython_bbox"),
                         "models.ops.cython_nms": _Unavailable("cython_nms"), "apex": apex, "six": six,
                         "six.moves": six.moves})
-    aliases = {k: getattr(np, k, None) for k in ("float", "int", "bool")}
+    aliases = {k: np.__dict__.get(k) for k in ("float", "int", "bool")}
     np.float, np.int, np.bool = float, int, bool
     yaml_load = yaml.load
     yaml.load = lambda stream, Loader=yaml.FullLoader: yaml_load(stream, Loader=Loader)

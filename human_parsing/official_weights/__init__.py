@@ -7,7 +7,7 @@ command line.
 """
 from .checkpoint_io import read_any, read_npz, read_torch_state_dict, write_detectron2_checkpoint
 from .convert import check_against_source, convert_checkpoint, convert_state, model_shapes
-from .registry import KNOWN_METHODS, OFFICIAL_WEIGHTS_REGISTRY, OfficialWeightsConverter, get_converter
+from .registry import KNOWN_METHODS, OFFICIAL_WEIGHTS_REGISTRY, REPO_ROOT, OfficialWeightsConverter, get_converter
 from .table import COPY, TF_CONV, ConversionError, Entry, Fill, NameTable, Transform, apply_table, take_rows
 from .tf_checkpoint import TFCheckpointError, read_tf_checkpoint, resolve_tf_checkpoint
 
