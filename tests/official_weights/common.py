@@ -51,3 +51,13 @@ def load_with_log(cfg, weights: str):
 
 def load_warnings(log: str):
     return [line for line in log.splitlines() if any(w in line for w in LOAD_WARNINGS)]
+
+
+def synthetic_official(table, our_shapes, seed=0):
+    """An official state dict generated from ``table``: every entry's official name with the
+    official shape its transform expects, random values."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {e.official: rng.standard_normal(e.transform.official_shape(our_shapes[e.ours])).astype(np.float32)
+            for e in table.entries}
