@@ -117,3 +117,19 @@ def test_mhp_checkpoint_needs_the_mhp_config(setup, tmp_path):
     ours = convert_state(conv, mhp, mhp_cfg)
     assert ours["roi_heads.parsing_head.predictor.deconv.bias"].shape == (59,)
     assert os.path.basename(conv.default_config) == os.path.basename(CONFIG)
+
+
+def test_apply_net_runs_the_converted_checkpoint(setup):
+    """The *_official_weights.yaml config and the converted file go straight into apply_net."""
+    import cv2
+
+    _, _, _, tmp, _ = setup
+    out = tmp / "converted.pth"
+    if not out.exists():
+        assert run_tool(["convert_official_weights.py", "parsing_rcnn", str(tmp / "official.pth"), str(out)]).returncode == 0
+    img = tmp / "people.png"
+    cv2.imwrite(str(img), np.random.default_rng(0).integers(0, 255, (96, 80, 3), dtype=np.uint8))
+    r = run_tool(["apply_net.py", "dump", CONFIG, str(out), str(img), "--output", str(tmp / "dump"),
+                  "--opts", "INPUT.MIN_SIZE_TEST", "96", "MODEL.DEVICE", "cpu"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp / "dump" / "people_parsing.png").exists() and (tmp / "dump" / "people.json").exists()
