@@ -75,7 +75,8 @@ def write_detectron2_checkpoint(path: str, state: Mapping[str, np.ndarray], *, o
               for k, v in state.items()}
     with atomic_path(path) as tmp:
         if ext == ".pth":
-            torch.save({"model": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()},
+            # np.array copies keep 0-d arrays 0-d (np.ascontiguousarray would make them 1-d)
+            torch.save({"model": {k: torch.from_numpy(np.array(v, order="C")) for k, v in arrays.items()},
                         "__author__": author}, tmp)
         else:
             with open(tmp, "wb") as f:
