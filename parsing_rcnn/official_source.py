@@ -2,8 +2,8 @@
 
 Nothing of the official code is copied: :func:`official_modules` puts the checkout on ``sys.path``
 for the duration of a ``with`` block, with stand-ins for what a CPU-only Python 3.11 lacks: its
-compiled CUDA extension ``models.ops._C`` (ROIAlign and NMS through torchvision, without the "+1" box areas of its own NMS kernel, every other op an
-error), its Cython box helpers (errors if called), ``apex.amp``, ``six``, the numpy aliases removed
+compiled CUDA extension ``models.ops._C`` (ROIAlign and NMS through torchvision, without the
+"+1" box areas of its own NMS kernel; every other op an error), its Cython box helpers (errors if called), ``apex.amp``, ``six``, the numpy aliases removed
 in numpy 1.24 and ``yaml.load``'s now-required ``Loader``. Everything is restored afterwards.
 Used by ``convert_official_weights.py --check`` and the equivalence tests.
 """

@@ -13,8 +13,8 @@ METHOD = {"parsing_rcnn_": "parsing_rcnn", "pgn_": "pgn"}
 
 def test_configs_found():
     names = {os.path.relpath(p, os.path.join(REPO, "configs")) for p in CONFIGS}
-    assert {"CIHP/parsing_rcnn_R_50_FPN_3x_official_weights.yaml", "MHP-v2/parsing_rcnn_R_50_FPN_3x_official_weights.yaml",
-            "CIHP/pgn_R_101_official_weights.yaml"} <= names
+    assert {"CIHP/parsing_rcnn_R_50_FPN_3x_official_weights.yaml", "CIHP/pgn_R_101_official_weights.yaml",
+            "MHP-v2/parsing_rcnn_R_50_FPN_3x_official_weights.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, REPO))

@@ -126,7 +126,8 @@ def test_apply_net_runs_the_converted_checkpoint(setup):
     _, _, _, tmp, _ = setup
     out = tmp / "converted.pth"
     if not out.exists():
-        assert run_tool(["convert_official_weights.py", "parsing_rcnn", str(tmp / "official.pth"), str(out)]).returncode == 0
+        r = run_tool(["convert_official_weights.py", "parsing_rcnn", str(tmp / "official.pth"), str(out)])
+        assert r.returncode == 0, r.stderr
     img = tmp / "people.png"
     cv2.imwrite(str(img), np.random.default_rng(0).integers(0, 255, (96, 80, 3), dtype=np.uint8))
     r = run_tool(["apply_net.py", "dump", CONFIG, str(out), str(img), "--output", str(tmp / "dump"),

@@ -1,6 +1,7 @@
 """The TensorFlow checkpoint reader on a real checkpoint written by TensorFlow 2.21's
-``tf.compat.v1.train.Saver`` (``data/tiny.*``, written by ``data/make_tiny_tf_checkpoint.py``: 155 variables of five dtypes, several index blocks
-with shared key prefixes; ``tiny_expected.npz`` holds the values it was written from)."""
+``tf.compat.v1.train.Saver`` (``data/tiny.*``, by ``data/make_tiny_tf_checkpoint.py``: 155
+variables of five dtypes, several index blocks with shared key prefixes; ``tiny_expected.npz``
+holds the values it was written from)."""
 import os
 import shutil
 
