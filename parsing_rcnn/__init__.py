@@ -16,6 +16,7 @@ from .roi_heads import ParsingROIHeads
 from .uv_head import ROI_UV_HEAD_REGISTRY, UVGCEHead
 from .meta_arch import ParsingRCNN
 from .tta import ParsingRCNNWithTTA
+from .official_weights import ParsingRCNNOfficialWeights  # registers the 'parsing_rcnn' converter
 
 __all__ = [
     "add_parsing_rcnn_config",
@@ -30,4 +31,5 @@ __all__ = [
     "UVGCEHead",
     "ParsingRCNN",
     "ParsingRCNNWithTTA",
+    "ParsingRCNNOfficialWeights",
 ]
