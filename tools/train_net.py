@@ -19,6 +19,7 @@ from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
 import human_parsing.data  # noqa: F401  (registers the datasets)
+import corrpm
 import parsing_rcnn
 import pgn
 import sst
@@ -35,6 +36,7 @@ def build_config(args):
     parsing_rcnn.add_parsing_rcnn_config(cfg)
     pgn.add_pgn_config(cfg)
     sst.add_sst_config(cfg)
+    corrpm.add_corrpm_config(cfg)
     return merge_config(cfg, args.config_file, args.opts)
 
 
