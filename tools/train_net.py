@@ -15,6 +15,7 @@ from detectron2.evaluation import verify_results
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
+import grapy_ml
 import human_parsing.data  # noqa: F401  (registers the datasets)
 import parsing_rcnn
 import pgn
@@ -28,6 +29,7 @@ def setup(args):
     add_human_parsing_config(cfg)
     parsing_rcnn.add_parsing_rcnn_config(cfg)
     pgn.add_pgn_config(cfg)
+    grapy_ml.add_grapy_ml_config(cfg)
     cfg.merge_from_file(args.config_file)
     cfg.merge_from_list(args.opts)
     cfg.freeze()

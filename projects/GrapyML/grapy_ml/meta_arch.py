@@ -17,7 +17,7 @@ from detectron2.modeling import META_ARCH_REGISTRY, build_backbone
 from detectron2.modeling.postprocessing import sem_seg_postprocess
 from detectron2.structures import ImageList
 
-from .domains import resolve_domains
+from .checkpoint import register_official_weights_hook
 from .head import GrapyMLHead
 
 __all__ = ["GrapyML"]
@@ -51,6 +51,8 @@ class GrapyML(nn.Module):
         self.size_divisibility = cfg.MODEL.GRAPY_ML.SIZE_DIVISIBILITY
         self.register_buffer("pixel_mean", torch.tensor(cfg.MODEL.PIXEL_MEAN).view(-1, 1, 1), False)
         self.register_buffer("pixel_std", torch.tensor(cfg.MODEL.PIXEL_STD).view(-1, 1, 1), False)
+        ml = cfg.MODEL.GRAPY_ML
+        register_official_weights_hook(self, ml.WEIGHTS_FORMAT, self.domains, ml.OFFICIAL_DOMAINS, ml.SHARED_LEVELS)
 
     @property
     def device(self) -> torch.device:
