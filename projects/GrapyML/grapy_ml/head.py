@@ -43,7 +43,8 @@ def level_tables(domains: Sequence[str], levels: Sequence[int], need_adjacency: 
 
 @SEM_SEG_HEADS_REGISTRY.register()
 class GrapyMLHead(nn.Module):
-    """Input: backbone features. ``forward(features, domain)`` returns stride-4 logits
+    """Input: backbone features. ``forward(features, domain)`` (= ``predict(decoder(features),
+    domain)``) returns stride-4 logits
     ``{"main": y (N, K_d, h, w)}`` plus ``"gpm": ŷ`` when the GPM is enabled; K_d is the domain's
     number of classes. Built as ``GrapyMLHead(cfg, input_shape)`` (SEM_SEG_HEADS_REGISTRY)."""
 
@@ -67,9 +68,12 @@ class GrapyMLHead(nn.Module):
             self.gpm_predictor = nn.ModuleDict({d: nn.Conv2d(c, k, 1) for d, k in ks.items()})
 
     def forward(self, features: Dict[str, torch.Tensor], domain: str) -> Dict[str, torch.Tensor]:
+        return self.predict(self.decoder(features), domain)
+
+    def predict(self, f: torch.Tensor, domain: str) -> Dict[str, torch.Tensor]:
+        """Logits of the decoder feature f (N, C, h, w) for one domain."""
         if domain not in self.predictor:
             raise KeyError(f"Domain {domain!r} is not configured (MODEL.SEMANTIC.DOMAINS = {self.domains})")
-        f = self.decoder(features)
         y = self.predictor[domain](f)
         out = {"main": y}
         if self.gpm is not None:

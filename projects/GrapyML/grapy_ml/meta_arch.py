@@ -99,13 +99,12 @@ class GrapyML(nn.Module):
             targets = F.pad(targets, (0, size[1] - targets.shape[-1], 0, size[0] - targets.shape[-2]),
                             value=self.ignore_value)
         valid = (targets != self.ignore_value).sum().clamp_min(1)
-        feats = self.backbone(images.tensor)
+        f = self.head.decoder(self.backbone(images.tensor))  # shared by every domain of the batch
         losses = {"loss_sem_seg": 0.0}
         if self.head.gpm is not None:
             losses["loss_gpm"] = 0.0
         for domain, idx in self._group(batched_inputs).items():
-            sub = {k: v[idx] for k, v in feats.items()} if len(idx) < len(batched_inputs) else feats
-            out = self.head(sub, domain)
+            out = self.head.predict(f[idx] if len(idx) < len(f) else f, domain)
             t = targets[idx]
             ce = {k: F.cross_entropy(self._upsample(v, size), t, ignore_index=self.ignore_value, reduction="sum")
                   for k, v in out.items()}
@@ -117,11 +116,10 @@ class GrapyML(nn.Module):
     def inference(self, batched_inputs: List[Dict]) -> List[Dict]:
         images = self.preprocess_image(batched_inputs)
         size = images.tensor.shape[-2:]
-        feats = self.backbone(images.tensor)
+        f = self.head.decoder(self.backbone(images.tensor))
         results: List[Dict] = [None] * len(batched_inputs)
         for domain, idx in self._group(batched_inputs).items():
-            sub = {k: v[idx] for k, v in feats.items()} if len(idx) < len(batched_inputs) else feats
-            out = self.head(sub, domain)
+            out = self.head.predict(f[idx] if len(idx) < len(f) else f, domain)
             logits = self._upsample(out.get("gpm", out["main"]), size)
             for j, i in enumerate(idx):
                 x = batched_inputs[i]
