@@ -52,6 +52,48 @@ def add_human_parsing_config(cfg: CN) -> None:
     _C.INPUT.PARSING.HEATMAP_STRIDE = 4
     _C.INPUT.PARSING.HEATMAP_SIGMA = 7.0
 
+    # ---- semantic parsing models (human_parsing/modeling/semantic.py, data/domains.py)
+    _C.MODEL.SEMANTIC = CN()
+    # Label-space names the model has heads for ("cihp", "pascal_person_part", "atr", "lip", ...);
+    # a record's "domain" is its dataset's label space and must be one of them. Empty = the label
+    # spaces of DATASETS.TRAIN, in order of first appearance.
+    _C.MODEL.SEMANTIC.DOMAINS = ()
+    # Domain (head) used at inference: "" = the input's "domain" (the test dataset's label space),
+    # else the first domain. apply_net --domain NAME sets it.
+    _C.MODEL.SEMANTIC.TEST_DOMAIN = ""
+    # Pad the batch to a multiple of this (0 = no padding; subclasses may use their backbone's).
+    _C.MODEL.SEMANTIC.SIZE_DIVISIBILITY = 0
+    # Upsampling of logits to the input size: Grapy-ML and CorrPM use align_corners=True,
+    # Detectron2 False (methods.md §7.3).
+    _C.MODEL.SEMANTIC.ALIGN_CORNERS = False
+
+    # ---- multi-dataset training (human_parsing/data/samplers.py)
+    _C.DATALOADER.MULTI_DOMAIN = CN()
+    # Use build_multi_domain_train_loader: one pool of records per domain, each record tagged
+    # with its "domain", a per-domain mapper (flip swap and label check in its label space).
+    _C.DATALOADER.MULTI_DOMAIN.ENABLED = False
+    # "homogeneous": every batch holds one domain (Grapy-ML's Sampler_uni, methods.md §4.6);
+    # "homogeneous_balanced": the same, with the larger domains truncated each epoch to the size
+    # of BALANCE_DOMAIN (Sampler_uni's balance_id); "mixed": every batch holds MIXED_COUNTS images
+    # of each domain (SST, methods.md §6.5).
+    _C.DATALOADER.MULTI_DOMAIN.SAMPLER = "homogeneous"
+    # Domain whose size the others are truncated to in "homogeneous_balanced" ("" = the smallest;
+    # the official Grapy-ML balance_id=1 is PASCAL-Person-Part, the smallest of its three).
+    _C.DATALOADER.MULTI_DOMAIN.BALANCE_DOMAIN = ""
+    # "mixed": images of each domain (in MODEL.SEMANTIC.DOMAINS order) in one total batch; they
+    # sum to SOLVER.IMS_PER_BATCH and each is divisible by the number of processes. Empty = the
+    # per-process batch split evenly, the remainder going to the first domains.
+    _C.DATALOADER.MULTI_DOMAIN.MIXED_COUNTS = ()
+
+    # ---- semantic test-time augmentation (human_parsing/modeling/semantic_tta.py)
+    _C.TEST.SEMANTIC_AUG = CN()
+    # Relative scales of the input image (Grapy-ML, SST: 0.5, 0.75, 1, 1.25, 1.5, 1.75).
+    _C.TEST.SEMANTIC_AUG.SCALES = (1.0,)
+    # Also run the mirrored image; its scores are mirrored back with left/right channels swapped.
+    _C.TEST.SEMANTIC_AUG.FLIP = True
+    # "sum" (Grapy-ML) or "mean" of the logits, or "prob_mean" (mean of softmax probabilities).
+    _C.TEST.SEMANTIC_AUG.COMBINE = "sum"
+
     # ---- solver (human_parsing/engine/optimizer.py)
     # "SGD" (Detectron2's, every paper config) or "AdamW" (the from-scratch CPU quick schedules;
     # measured in their config headers: slightly ahead of SGD within the demo's ~1000 iterations).

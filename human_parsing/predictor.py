@@ -83,9 +83,11 @@ def load_checked_weights(model: torch.nn.Module, weights: str, strict: bool = Tr
 
 
 def resolve_label_space(cfg) -> LabelSpace:
-    """The label space of the model's outputs: ``INPUT.LABEL_SPACE``, else the metadata of the
-    first test/train dataset of the config that has one."""
-    name = cfg.INPUT.get("LABEL_SPACE", "")
+    """The label space of the model's outputs: ``MODEL.SEMANTIC.TEST_DOMAIN`` (the head a
+    multi-domain semantic model uses), else ``INPUT.LABEL_SPACE``, else the metadata of the first
+    test/train dataset of the config that has one, else the first ``MODEL.SEMANTIC.DOMAINS``."""
+    semantic = cfg.MODEL.get("SEMANTIC")
+    name = (semantic.get("TEST_DOMAIN", "") if semantic is not None else "") or cfg.INPUT.get("LABEL_SPACE", "")
     if not name:
         try:
             import human_parsing.data  # noqa: F401  (registers the datasets and their metadata)
@@ -95,6 +97,8 @@ def resolve_label_space(cfg) -> LabelSpace:
             name = getattr(MetadataCatalog.get(ds), "label_space", "")
             if name:
                 break
+    if not name and semantic is not None and semantic.get("DOMAINS"):
+        name = semantic.DOMAINS[0]  # a semantic model's default head
     if not name:
         raise ValueError(
             "Cannot tell the model's label space: set INPUT.LABEL_SPACE (e.g. 'cihp') or "
@@ -143,7 +147,9 @@ class ParsingPredictor:
             image = self.aug.get_transform(image).apply_image(image)
         tensor = torch.as_tensor(np.ascontiguousarray(image).astype("float32").transpose(2, 0, 1))
         tensor = tensor.to(self.cfg.MODEL.DEVICE)
-        return self.model([{"image": tensor, "height": height, "width": width}])[0]
+        # "domain" selects the head of multi-domain semantic models; other models ignore it
+        inputs = {"image": tensor, "height": height, "width": width, "domain": self.label_space.name}
+        return self.model([inputs])[0]
 
     def __call__(self, original_image: np.ndarray) -> ParsingResult:
         """(H, W, 3) uint8 BGR image (as read by cv2) → :class:`ParsingResult` (all detections;

@@ -74,6 +74,9 @@ class InferenceAction:
                             help="no progress bar")
         parser.add_argument("-v", "--verbosity", action="count", default=0,
                             help="-v: INFO logs of every library, -vv: DEBUG")
+        parser.add_argument("--domain", default="",
+                            help="label space (head) of a multi-domain semantic model, e.g. "
+                                 "pascal_person_part; same as --opts MODEL.SEMANTIC.TEST_DOMAIN NAME")
         parser.add_argument("--opts", default=[], nargs=argparse.REMAINDER,
                             help="config overrides as KEY VALUE pairs, e.g. MODEL.DEVICE cuda")
 

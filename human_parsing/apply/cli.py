@@ -1,9 +1,13 @@
 """Command line of ``tools/apply_net.py``::
 
     apply_net.py dump CONFIG WEIGHTS INPUT [--output DIR|FILE.pkl] [--format png|pickle]
-                 [--min_score 0.5] [--overwrite] [-v] [--opts KEY VALUE ...]
+                 [--min_score 0.5] [--overwrite] [-v] [--domain NAME] [--opts KEY VALUE ...]
     apply_net.py show CONFIG WEIGHTS INPUT [--vis parsing,instances,bbox,edges]
-                 [--output DIR|FILE] [--min_score 0.5] [--overwrite] [-v] [--opts KEY VALUE ...]
+                 [--output DIR|FILE] [--min_score 0.5] [--overwrite] [-v] [--domain NAME]
+                 [--opts KEY VALUE ...]
+
+``--domain NAME`` picks the head (label space) of a multi-domain semantic model; results, dumps
+and overlays are in that label space.
 
 The config is built like ``tools/train_net.py`` does: ``get_cfg()``, then the ``add_*_config``
 functions the entry point passes in (the method packages' ones: ``human_parsing`` never imports
@@ -18,6 +22,8 @@ from typing import Callable, List, Optional, Sequence
 import torch
 from detectron2.config import get_cfg
 from detectron2.utils.logger import setup_logger
+
+from human_parsing.data.label_spaces import LABEL_SPACES
 
 from .actions import ACTIONS, RunSummary
 
@@ -76,7 +82,12 @@ def main(argv: Optional[List[str]] = None, config_fns: Sequence[Callable] = (),
     args = create_argument_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if len(args.opts) % 2:
         raise ValueError(f"--opts needs KEY VALUE pairs, got {args.opts}")
-    cfg = setup_config(args.cfg, args.model, args.opts, config_fns)
+    opts = list(args.opts)
+    if args.domain:
+        if args.domain not in LABEL_SPACES:
+            raise ValueError(f"--domain {args.domain!r} is not a label space; known: {sorted(LABEL_SPACES)}")
+        opts += ["MODEL.SEMANTIC.TEST_DOMAIN", args.domain]
+    cfg = setup_config(args.cfg, args.model, opts, config_fns)
     summary = args.action.execute(args, cfg, predictor=predictor)
     logging.getLogger("human_parsing.apply").info(str(summary))
     return summary

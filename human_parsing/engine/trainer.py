@@ -12,7 +12,7 @@ import weakref
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase
 from detectron2.evaluation import DatasetEvaluators
 from detectron2.utils import comm
@@ -33,9 +33,16 @@ inference interface as the model.
 
 
 def build_tta_model(cfg, model):
-    """Wrap ``model`` in the TTA registered for its meta-architecture."""
+    """Wrap ``model`` in the TTA registered for its meta-architecture; a
+    ``SemanticParsingModel`` without one gets ``SemanticParsingWithTTA``."""
     name = cfg.MODEL.META_ARCHITECTURE
     if name not in TTA_REGISTRY:
+        from human_parsing.modeling.semantic import SemanticParsingModel
+        from human_parsing.modeling.semantic_tta import SemanticParsingWithTTA
+
+        inner = model.module if isinstance(model, DistributedDataParallel) else model
+        if isinstance(inner, SemanticParsingModel):  # every semantic model has the shared TTA
+            return SemanticParsingWithTTA(cfg, model)
         raise ValueError(f"No test-time augmentation is registered for meta-architecture {name!r}")
     return TTA_REGISTRY.get(name)(cfg, model)
 
@@ -70,7 +77,9 @@ class ParsingTrainer(DefaultTrainer):
         model = self.build_model(cfg)
         optimizer = self.build_optimizer(cfg, model)
         data_loader = self.build_train_loader(cfg)
-        model = create_ddp_model(model, broadcast_buffers=False)
+        # multi-domain models leave the heads of the domains absent from a batch unused
+        multi_domain = cfg.DATALOADER.MULTI_DOMAIN.ENABLED or len(cfg.MODEL.SEMANTIC.DOMAINS) > 1
+        model = create_ddp_model(model, broadcast_buffers=False, find_unused_parameters=multi_domain)
         self._trainer = (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(
             model, data_loader, optimizer
         )
@@ -97,15 +106,33 @@ class ParsingTrainer(DefaultTrainer):
 
     @classmethod
     def build_train_loader(cls, cfg):
+        """``DATALOADER.MULTI_DOMAIN.ENABLED``: :func:`build_multi_domain_train_loader`; else
+        Detectron2's loader with records tagged by their (single) label space as ``"domain"``."""
+        from human_parsing.data.domains import single_train_domain
         from human_parsing.data.mappers import build_mapper
+        from human_parsing.data.samplers import TagDomain, build_multi_domain_train_loader
 
-        return build_detection_train_loader(cfg, mapper=build_mapper(cfg, is_train=True))
+        if cfg.DATALOADER.MULTI_DOMAIN.ENABLED:
+            return build_multi_domain_train_loader(cfg)
+        domain = single_train_domain(cfg)  # raises on mixed label spaces
+        mapper = build_mapper(cfg, is_train=True)
+        return build_detection_train_loader(cfg, mapper=TagDomain(mapper, domain) if domain else mapper)
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
+        """Records carry their dataset's label space as ``"domain"``; with
+        ``DATALOADER.MULTI_DOMAIN.ENABLED`` the mapper is built in that label space."""
         from human_parsing.data.mappers import build_mapper
+        from human_parsing.data.samplers import TagDomain, build_domain_mappers
 
-        return build_detection_test_loader(cfg, dataset_name, mapper=build_mapper(cfg, is_train=False))
+        domain = MetadataCatalog.get(dataset_name).get("label_space", "")
+        if domain and cfg.DATALOADER.MULTI_DOMAIN.ENABLED:
+            mapper = build_domain_mappers(cfg, [domain], is_train=False)
+        else:
+            mapper = build_mapper(cfg, is_train=False)
+        if domain:
+            mapper = TagDomain(mapper, domain)
+        return build_detection_test_loader(cfg, dataset_name, mapper=mapper)
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
