@@ -4,23 +4,14 @@ from detectron2.config import CfgNode as CN
 __all__ = ["add_grapy_ml_config"]
 
 
-def _add_shared_semantic_keys(_C: CN) -> None:
-    """Keys of the shared semantic layer (semantic_interface.md) and of Detectron2's DeepLab
-    project that this package reads; added only when absent, so whichever package defines them
-    first wins and their meaning stays the same."""
-    if "SEMANTIC" not in _C.MODEL:
-        _C.MODEL.SEMANTIC = CN()
-    # Label-space names the model has heads for; empty = those of DATASETS.TRAIN, in order.
-    if "DOMAINS" not in _C.MODEL.SEMANTIC:
-        _C.MODEL.SEMANTIC.DOMAINS = ()
-    # Domain used at inference when the input carries none; "" = the test dataset's / the first.
-    if "TEST_DOMAIN" not in _C.MODEL.SEMANTIC:
-        _C.MODEL.SEMANTIC.TEST_DOMAIN = ""
+def _add_deeplab_keys(_C: CN) -> None:
+    """Keys of Detectron2's DeepLab project this package reads (poly schedule, ResNet-DeepLab
+    backbone); added only when absent, with the same names and meaning."""
     if "POLY_LR_POWER" not in _C.SOLVER:
         _C.SOLVER.POLY_LR_POWER = 0.9
     if "POLY_LR_CONSTANT_ENDING" not in _C.SOLVER:
         _C.SOLVER.POLY_LR_CONSTANT_ENDING = 0.0
-    if "RES4_DILATION" not in _C.MODEL.RESNETS:  # DeepLab project keys (ResNet-DeepLab backbone)
+    if "RES4_DILATION" not in _C.MODEL.RESNETS:
         _C.MODEL.RESNETS.RES4_DILATION = 1
     if "RES5_MULTI_GRID" not in _C.MODEL.RESNETS:
         _C.MODEL.RESNETS.RES5_MULTI_GRID = [1, 2, 4]
@@ -29,9 +20,13 @@ def _add_shared_semantic_keys(_C: CN) -> None:
 
 
 def add_grapy_ml_config(cfg: CN) -> None:
-    """Add ``MODEL.XCEPTION``, ``MODEL.DEEPLAB_V3PLUS``, ``MODEL.GPM`` and ``MODEL.GRAPY_ML``."""
+    """Add ``MODEL.XCEPTION``, ``MODEL.DEEPLAB_V3PLUS``, ``MODEL.GPM`` and ``MODEL.GRAPY_ML``.
+    Call after ``add_human_parsing_config`` (the shared ``MODEL.SEMANTIC`` keys: domains, test
+    domain, size divisibility, ``ALIGN_CORNERS`` of the decoder and logit upsampling)."""
     _C = cfg
-    _add_shared_semantic_keys(_C)
+    if "SEMANTIC" not in _C.MODEL:
+        raise KeyError("add_grapy_ml_config needs the shared keys: call add_human_parsing_config first")
+    _add_deeplab_keys(_C)
 
     # ---- backbone: aligned Xception-65 of DeepLab v3+ (grapy_ml/xception.py, methods.md §4.2)
     _C.MODEL.XCEPTION = CN()
@@ -63,8 +58,6 @@ def add_grapy_ml_config(cfg: CN) -> None:
     _C.MODEL.DEEPLAB_V3PLUS.DECODER_CHANNELS = 256  # two separable 3×3 convs; = feature f of the GPM
     _C.MODEL.DEEPLAB_V3PLUS.NUM_DECODER_CONVS = 2
     _C.MODEL.DEEPLAB_V3PLUS.NORM = "SyncBN"
-    # Bilinear upsampling (decoder and logits) with align_corners=True, as the official code.
-    _C.MODEL.DEEPLAB_V3PLUS.ALIGN_CORNERS = True
 
     # ---- Graph Pyramid Module (grapy_ml/gpm.py, methods.md §4.4)
     _C.MODEL.GPM = CN()
@@ -87,7 +80,9 @@ def add_grapy_ml_config(cfg: CN) -> None:
     # GPM levels whose reasoning blocks are shared by all domains; the others are per domain.
     _C.MODEL.GRAPY_ML.SHARED_LEVELS = [1, 2]
     _C.MODEL.GRAPY_ML.IGNORE_VALUE = 255
-    _C.MODEL.GRAPY_ML.SIZE_DIVISIBILITY = 0
+    # Classes per domain (in MODEL.SEMANTIC.DOMAINS order), checked against the label spaces;
+    # empty = taken from them.
+    _C.MODEL.GRAPY_ML.NUM_CLASSES = ()
     # Checkpoints in the official code's parameter names are renamed on load (checkpoint.py):
     # "auto" = when they have `xception_features.*` keys, "official" = always, "none" = never.
     _C.MODEL.GRAPY_ML.WEIGHTS_FORMAT = "auto"

@@ -83,7 +83,7 @@ class DeepLabV3PlusDecoder(nn.Module):
         return self.fuse(torch.cat([x, low], dim=1))
 
     @classmethod
-    def from_config(cls, cfg, input_shape: Dict[str, ShapeSpec]) -> "DeepLabV3PlusDecoder":
+    def from_config(cls, cfg, input_shape: Dict[str, ShapeSpec], align_corners: bool = True) -> "DeepLabV3PlusDecoder":
         d = cfg.MODEL.DEEPLAB_V3PLUS
         return cls(
             input_shape,
@@ -97,5 +97,5 @@ class DeepLabV3PlusDecoder(nn.Module):
             decoder_channels=d.DECODER_CHANNELS,
             num_decoder_convs=d.NUM_DECODER_CONVS,
             norm=d.NORM,
-            align_corners=d.ALIGN_CORNERS,
+            align_corners=align_corners,
         )

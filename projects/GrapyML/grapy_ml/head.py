@@ -8,11 +8,11 @@ from torch import nn
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 
+from human_parsing.data.domains import resolve_domains
 from human_parsing.data.label_graphs import COARSE_LEVEL_GRAPHS, label_graph, normalized_adjacency
 from human_parsing.data.label_spaces import get_label_space
 
 from .deeplab import DeepLabV3PlusDecoder
-from .domains import resolve_domains
 from .gpm import GraphPyramidModule
 
 __all__ = ["GrapyMLHead", "level_tables"]
@@ -51,7 +51,7 @@ class GrapyMLHead(nn.Module):
     def __init__(self, cfg, input_shape: Dict[str, ShapeSpec]):
         super().__init__()
         self.domains: List[str] = resolve_domains(cfg)
-        self.decoder = DeepLabV3PlusDecoder.from_config(cfg, input_shape)
+        self.decoder = DeepLabV3PlusDecoder.from_config(cfg, input_shape, cfg.MODEL.SEMANTIC.ALIGN_CORNERS)
         c = self.decoder.out_channels
         ks = {d: get_label_space(d).num_classes for d in self.domains}
         self.predictor = nn.ModuleDict({d: nn.Conv2d(c, k, 1) for d, k in ks.items()})
