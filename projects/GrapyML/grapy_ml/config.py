@@ -77,6 +77,8 @@ def add_grapy_ml_config(cfg: CN) -> None:
 
     # ---- meta-architecture and mutual learning (grapy_ml/meta_arch.py, methods.md §4.4-4.6)
     _C.MODEL.GRAPY_ML = CN()
+    # Head in SEM_SEG_HEADS_REGISTRY, built as obj(cfg, backbone output shapes).
+    _C.MODEL.GRAPY_ML.HEAD_NAME = "GrapyMLHead"
     # GPM levels whose reasoning blocks are shared by all domains; the others are per domain.
     _C.MODEL.GRAPY_ML.SHARED_LEVELS = [1, 2]
     _C.MODEL.GRAPY_ML.IGNORE_VALUE = 255

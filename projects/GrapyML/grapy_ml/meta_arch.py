@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from detectron2.config import configurable
-from detectron2.modeling import META_ARCH_REGISTRY, build_backbone
+from detectron2.modeling import META_ARCH_REGISTRY, SEM_SEG_HEADS_REGISTRY, build_backbone
 
 from human_parsing.data.domains import check_num_classes
 from human_parsing.modeling.semantic import SemanticParsingModel
@@ -71,7 +71,7 @@ class GrapyML(SemanticParsingModel):
         backbone = build_backbone(cfg)
         ret.update(
             backbone=backbone,
-            head=GrapyMLHead(cfg, backbone.output_shape()),
+            head=SEM_SEG_HEADS_REGISTRY.get(ml.HEAD_NAME)(cfg, backbone.output_shape()),
             loss_weight_main=cfg.MODEL.GPM.LOSS_WEIGHT_MAIN,
             loss_weight_aux=cfg.MODEL.GPM.LOSS_WEIGHT_AUX,
             ignore_value=ml.IGNORE_VALUE,
