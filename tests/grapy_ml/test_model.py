@@ -163,3 +163,26 @@ def test_own_checkpoints_chain_stages_without_renaming(tmp_path):
     s1, s2 = stage1.state_dict(), stage2.state_dict()
     assert set(s1) < set(s2)
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
+
+
+def test_tta_is_the_shared_semantic_tta_with_swap_flip():
+    from human_parsing.engine.trainer import build_tta_model
+    from human_parsing.modeling.semantic_tta import SemanticParsingWithTTA
+
+    torch.manual_seed(0)
+    cfg = tiny_cfg(domains=("cihp",))
+    cfg.TEST.SEMANTIC_AUG.SCALES = (1.0, 0.5)
+    model = build_model(cfg).eval()
+    tta = build_tta_model(cfg, model)
+    assert isinstance(tta, SemanticParsingWithTTA) and tta.flip and tta.combine == "sum"
+    x = _input(20, 32)
+    out = tta([x])[0]["sem_seg"]
+    with torch.no_grad():
+        runs = [model([dict(x, image=img)])[0]["sem_seg"] for img in (x["image"], x["image"].flip(-1))]
+    # scale 1 of the sum: the plain run plus the mirrored run mirrored back with arms/legs/shoes swapped
+    from human_parsing.data.label_spaces import get_label_space
+    from human_parsing.data.transforms import flip_logits
+
+    scale1 = runs[0] + flip_logits(runs[1], get_label_space("cihp"))
+    half = tta.__class__(model, scales=(0.5,), flip=True)([x])[0]["sem_seg"]
+    assert torch.allclose(out, scale1 + half, atol=1e-5)
