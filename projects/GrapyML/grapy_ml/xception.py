@@ -34,8 +34,8 @@ class XceptionBlock(nn.Module):
     """One Xception block: ``reps`` separable convs (ReLU before each), an optional strided or
     extra conv at the end, and a residual (1×1 conv + norm when the shape changes).
 
-    ``low_level_index``: when set, ``forward`` also returns the output of the first
-    ``low_level_index`` convs (block2's pre-stride feature, the DeepLab v3+ low-level feature).
+    ``low_level``: ``forward`` also returns the output of the convs before the strided one
+    (block2's pre-stride feature without ReLU: the DeepLab v3+ low-level feature).
     """
 
     def __init__(self, cin: int, cout: int, reps: int, *, stride: int = 1, dilation: int = 1,
