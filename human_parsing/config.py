@@ -94,11 +94,20 @@ def add_human_parsing_config(cfg: CN) -> None:
     # "sum" (Grapy-ML) or "mean" of the logits, or "prob_mean" (mean of softmax probabilities).
     _C.TEST.SEMANTIC_AUG.COMBINE = "sum"
 
+    # ---- checkpoint loading (human_parsing/engine/checkpoint.py): [old_prefix, new_prefix] pairs
+    # renaming MODEL.WEIGHTS' weights before loading ("" drops them; the first match wins), e.g.
+    # a COCO keypoint R-CNN's GCE keypoint head into the parsing head (Parsing R-CNN Table 5).
+    _C.MODEL.WEIGHTS_PREFIX_MAP = []
+
     # ---- solver (human_parsing/engine/optimizer.py)
     # "SGD" (Detectron2's, every paper config) or "AdamW" (the from-scratch CPU quick schedules;
     # measured in their config headers: slightly ahead of SGD within the demo's ~1000 iterations).
     _C.SOLVER.OPTIMIZER = "SGD"
     _C.SOLVER.BETAS = (0.9, 0.999)  # AdamW only
+    # Autocast precision of SOLVER.AMP.ENABLED (human_parsing/engine/trainer.py): "auto" = float16
+    # with loss scaling on CUDA (Detectron2's AMPTrainer), bfloat16 without scaling elsewhere (CPU);
+    # or "float16" / "bfloat16".
+    _C.SOLVER.AMP.PRECISION = "auto"
 
     # ---- evaluation (human_parsing/evaluation/parsing_evaluator.py, metrics.md)
     _C.TEST.PARSING_EVAL = CN()
@@ -117,5 +126,11 @@ def add_human_parsing_config(cfg: CN) -> None:
     _C.TEST.PARSING_EVAL.REGION_SCORE_THRESH = -1.0
     # APp recall denominator counts GT people whose part map is empty (Parsing R-CNN: True).
     _C.TEST.PARSING_EVAL.COUNT_EMPTY_GT = True
+    # Person box AP of instance datasets next to the parsing metrics (official Parsing R-CNN):
+    # Detectron2's COCOEvaluator, official COCO API, GT boxes converted from the records
+    # (human_parsing/evaluation/box.py). BOX_AREA: GT area for APs/APm/APl, "pixels" (person
+    # pixels, COCO's rule) or "box".
+    _C.TEST.PARSING_EVAL.BOX_AP = False
+    _C.TEST.PARSING_EVAL.BOX_AREA = "pixels"
     # Also write every prediction in the open formats under the evaluator's output folder.
     _C.TEST.PARSING_EVAL.WRITE_PREDICTIONS = False

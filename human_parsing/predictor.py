@@ -1,8 +1,10 @@
 """End-user inference: :class:`ParsingPredictor` (one image in, one :class:`ParsingResult` out).
 
 Like Detectron2's ``DefaultPredictor``: build the model from a config, load ``MODEL.WEIGHTS``
-(refusing checkpoints that do not fit the model), resize the shortest edge to
-``INPUT.MIN_SIZE_TEST``, feed channels in ``INPUT.FORMAT`` order, and wrap the model in its
+(refusing checkpoints that do not fit the model), resize like the test mapper
+(:func:`~human_parsing.data.transforms.build_test_resize`: shortest edge to ``INPUT.MIN_SIZE_TEST``
+with the longer one at most ``INPUT.MAX_SIZE_TEST``, or, with ``MIN_SIZE_TEST`` 0, only a limit of
+``MAX_SIZE_TEST`` on the longer side), feed channels in ``INPUT.FORMAT`` order, and wrap the model in its
 test-time augmentation when ``TEST.AUG.ENABLED``. Works for every method of the project
 (Parsing R-CNN, PGN, ...) because all of them return the shared output format: per image
 ``{"instances": Instances(pred_boxes, scores, pred_classes, pred_parsing), "parsing": (H, W),
@@ -27,6 +29,7 @@ from detectron2.data import transforms as T
 from detectron2.modeling import build_model
 
 from human_parsing.data.label_spaces import LabelSpace, get_label_space
+from human_parsing.data.transforms import build_test_resize
 from human_parsing.apply.result import ParsingResult
 
 __all__ = ["ParsingPredictor", "ParsingResult", "WeightsMismatchError", "load_checked_weights",
@@ -129,9 +132,8 @@ class ParsingPredictor:
             model = build_tta_model(self.cfg, model)
             model.eval()
         self.model = model
-        min_size = self.cfg.INPUT.MIN_SIZE_TEST
-        # MIN_SIZE_TEST == 0 means "no resize" in Detectron2's convention
-        self.aug = T.ResizeShortestEdge([min_size, min_size], self.cfg.INPUT.MAX_SIZE_TEST) if min_size else None
+        # the test mapper's size policy (INPUT.MIN_SIZE_TEST / MAX_SIZE_TEST, build_test_resize)
+        self.aug = T.AugmentationList(build_test_resize(self.cfg))
         self.input_format = self.cfg.INPUT.FORMAT
         if self.input_format not in ("RGB", "BGR"):
             raise ValueError(f"INPUT.FORMAT must be 'RGB' or 'BGR', got {self.input_format!r}")
@@ -143,8 +145,9 @@ class ParsingPredictor:
             raise ValueError(f"expected an (H, W, 3) BGR image, got shape {original_image.shape}")
         image = original_image[:, :, ::-1] if self.input_format == "RGB" else original_image
         height, width = original_image.shape[:2]
-        if self.aug is not None:
-            image = self.aug.get_transform(image).apply_image(image)
+        aug_input = T.AugInput(np.ascontiguousarray(image))
+        self.aug(aug_input)
+        image = aug_input.image
         tensor = torch.as_tensor(np.ascontiguousarray(image).astype("float32").transpose(2, 0, 1))
         tensor = tensor.to(self.cfg.MODEL.DEVICE)
         # "domain" selects the head of multi-domain semantic models; other models ignore it

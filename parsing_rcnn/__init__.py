@@ -2,7 +2,8 @@
 parsing batch, official paste-back and parsing TTA."""
 from .config import add_parsing_rcnn_config
 
-# the imports below register ParsingROIHeads, the parsing heads, ParsingRCNN and its TTA
+# the imports below register ParsingROIHeads, the parsing heads, the GCE keypoint head,
+# ParsingRCNN and its TTA
 from .parsing_head import (
     ROI_PARSING_HEAD_REGISTRY,
     BaseParsingRCNNHead,
@@ -10,6 +11,7 @@ from .parsing_head import (
     ParsingGCEHead,
     build_parsing_head,
 )
+from .keypoint_head import KeypointGCEHead
 from .roi_heads import ParsingROIHeads
 from .meta_arch import ParsingRCNN
 from .tta import ParsingRCNNWithTTA
@@ -20,6 +22,7 @@ __all__ = [
     "BaseParsingRCNNHead",
     "ParsingConvXHead",
     "ParsingGCEHead",
+    "KeypointGCEHead",
     "build_parsing_head",
     "ParsingROIHeads",
     "ParsingRCNN",

@@ -6,7 +6,8 @@ __all__ = ["add_parsing_rcnn_config"]
 
 
 def add_parsing_rcnn_config(cfg: CN) -> None:
-    """Add the ``MODEL.ROI_PARSING_HEAD`` node, ``MODEL.PARSING_ON`` and ``TEST.AUG.PARSING_HEUR``."""
+    """Add the ``MODEL.ROI_PARSING_HEAD`` node, ``MODEL.PARSING_ON`` and ``TEST.AUG.PARSING_HEUR``,
+    ``TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE``."""
     _C = cfg
     # Run the parsing branch in ParsingROIHeads (like MASK_ON for the mask branch).
     _C.MODEL.PARSING_ON = False
@@ -85,3 +86,7 @@ def add_parsing_rcnn_config(cfg: CN) -> None:
     # Test-time augmentation merge of per-ROI probabilities: "SOFT_AVG" (mean), "SOFT_MAX"
     # (element-wise max) or "LOGIT_AVG" (mean of logit(p), then sigmoid). Flip/scales: TEST.AUG.*.
     _C.TEST.AUG.PARSING_HEUR = "SOFT_AVG"
+    # The TTA pass at INPUT.MIN_SIZE_TEST (and its flip) keeps INPUT.MAX_SIZE_TEST, the other
+    # TEST.AUG.MIN_SIZES use TEST.AUG.MAX_SIZE (official: 800/1333 base, extra scales at 4000).
+    # False: TEST.AUG.MAX_SIZE for every scale (Detectron2).
+    _C.TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE = False

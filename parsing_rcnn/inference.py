@@ -1,6 +1,6 @@
 """Parsing R-CNN inference: ROI probabilities, official paste-back into the image, instance
 scores and the global (instance-agnostic) part map (methods.md §2.6)."""
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -83,12 +83,18 @@ def paste_parsing(probs: torch.Tensor, boxes: torch.Tensor, image_size: Tuple[in
     return PersonParsing(crops, offsets, (H, W))
 
 
-def _argmax_channels(x: torch.Tensor) -> torch.Tensor:
+def _argmax_channels(x: torch.Tensor, loop: Optional[bool] = None) -> torch.Tensor:
     """(K, h, w) → (h, w) uint8 index of the first maximum over K, like ``argmax(0)``.
 
-    A chain of K element-wise maxima and K selections over contiguous planes: 3–4× faster on
-    CPU than a strided ``argmax`` over the channel dimension, which dominated the paste cost.
+    ``loop`` (default: on CPU only) computes it as a chain of K element-wise maxima and K
+    selections over contiguous planes, 3–4× faster on CPU than a strided ``argmax`` over the
+    channel dimension, which dominated the paste cost; on other devices that is 2K small kernel
+    launches per detection, so one ``argmax`` is used there. Both give the first maximum.
     """
+    if loop is None:
+        loop = x.device.type == "cpu"
+    if not loop:
+        return x.argmax(dim=0).to(torch.uint8)
     amax = x[0]
     for c in range(1, x.shape[0]):
         amax = torch.maximum(amax, x[c])
@@ -116,7 +122,7 @@ def parsing_instance_scores(box_scores: torch.Tensor, probs: torch.Tensor, score
 def global_parsing_map(parsing: PersonParsing, scores: torch.Tensor, score_thresh: float) -> torch.Tensor:
     """(H, W) int64 part map: people with score ≥ ``score_thresh`` painted by ascending score,
     so higher scores win where people overlap."""
-    s = scores.detach().cpu().numpy()
+    s = scores.detach().float().cpu().numpy()  # float first: numpy has no bfloat16
     order = np.argsort(s, kind="stable")
     order = [int(i) for i in order if s[i] >= score_thresh]
     parts, _ = parsing.paint(order)
@@ -143,6 +149,7 @@ def parsing_rcnn_postprocess(results: Instances, height: int, width: int, *,
     r = detector_postprocess(Instances(results.image_size, **fields), height, width)
     rows = r._row
     r.remove("_row")
+    r.scores = r.scores.float()  # bf16 under autocast: outputs stay numpy-convertible
     probs = probs[rows] if len(rows) != len(probs) else probs
     if score_type != "box":
         r.box_scores = r.scores

@@ -3,7 +3,7 @@
 Every head maps pooled ROI features (R, C, S, S) to part logits (R, K, M, M) with M = 4·S (ERR),
 and returns the loss in training or fills ``pred_parsing_probs`` of the instances at inference.
 """
-from typing import List
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +23,7 @@ __all__ = [
     "build_parsing_head",
     "BaseParsingRCNNHead",
     "ParsingConvXHead",
+    "GCELayers",
     "ParsingGCEHead",
 ]
 
@@ -139,26 +140,23 @@ class ParsingConvXHead(BaseParsingRCNNHead):
         return self.predictor(self.convs(x))
 
 
-@ROI_PARSING_HEAD_REGISTRY.register()
-class ParsingGCEHead(BaseParsingRCNNHead):
-    """Geometric and context encoding head (paper §3.3) with parsing branch decoupling (§3.4).
-
-    before-convs → ASPP (image pooling, 1×1, dilated 3×3) → 1×1 conv to ``conv_dim`` → non-local
-    → after-convs → output module. ``use_aspp=False`` ("non-local only", Table 3) replaces the
-    ASPP and its projection by a 1×1 conv to ``conv_dim``, so the non-local block keeps its width
-    and only the ASPP is ablated; ``use_nl=False`` is "ASPP only".
+class GCELayers:
+    """The GCE + PBD layers, a mixin of ``nn.Module`` heads: ``before`` convs → ASPP (image
+    pooling, 1×1, dilated 3×3) and a 1×1 projection to ``conv_dim`` (``context``) → non-local
+    (``nonlocal_block``) → ``after`` convs. The parsing head and the keypoint head of the COCO
+    pre-training (Table 5) share it, so their weights have the same names under each head.
+    ``use_aspp=False`` ("non-local only", Table 3) replaces the ASPP and its projection by a 1×1
+    conv to ``conv_dim``, so the non-local block keeps its width; ``use_nl=False`` is "ASPP only".
     """
 
-    @configurable
-    def __init__(self, input_shape: ShapeSpec, *, num_parsing: int, pooled_resolution: int,
-                 resolution: int, conv_dim: int = 512, norm: str = "", num_convs_before: int = 0,
-                 num_convs_after: int = 4, use_aspp: bool = True, aspp_dim: int = 256,
-                 aspp_dilations=(6, 12, 18), image_pooling: bool = True, use_nl: bool = True,
-                 nl_ratio: float = 1.0, nl_norm: str = "GN", nl_subsample: bool = True, **kwargs):
-        super().__init__(**kwargs)
+    def _init_gce(self, in_channels: int, *, conv_dim: int = 512, norm: str = "",
+                  num_convs_before: int = 0, num_convs_after: int = 4, use_aspp: bool = True,
+                  aspp_dim: int = 256, aspp_dilations=(6, 12, 18), image_pooling: bool = True,
+                  use_nl: bool = True, nl_ratio: float = 1.0, nl_norm: str = "GN",
+                  nl_subsample: bool = True) -> None:
         if num_convs_before < 0 or num_convs_after < 0:
             raise ValueError(f"GCE head: negative PBD conv counts {num_convs_before}/{num_convs_after}")
-        cin = input_shape.channels
+        cin = in_channels
         self.before = nn.Sequential(*[_conv3x3(cin if i == 0 else conv_dim, conv_dim, norm)
                                       for i in range(num_convs_before)])
         cin = conv_dim if num_convs_before else cin
@@ -178,16 +176,13 @@ class ParsingGCEHead(BaseParsingRCNNHead):
             if use_nl else None
         )
         self.after = nn.Sequential(*[_conv3x3(conv_dim, conv_dim, norm) for _ in range(num_convs_after)])
-        self.predictor = ParsingOutput(conv_dim, num_parsing, pooled_resolution, resolution)
 
-    @classmethod
-    def from_config(cls, cfg, input_shape):
-        ret = super().from_config(cfg, input_shape)
+    @staticmethod
+    def gce_args_from_config(cfg) -> dict:
+        """Keyword arguments of ``_init_gce`` from ``MODEL.ROI_PARSING_HEAD`` (CONV_DIM, NORM, GCE.*)."""
         h = cfg.MODEL.ROI_PARSING_HEAD
         g = h.GCE
-        ret.update(cls._output_args(cfg, input_shape))
-        ret.update(
-            input_shape=input_shape,
+        return dict(
             conv_dim=h.CONV_DIM,
             norm=h.NORM,
             num_convs_before=g.NUM_CONVS_BEFORE,
@@ -201,10 +196,41 @@ class ParsingGCEHead(BaseParsingRCNNHead):
             nl_norm=g.NL_NORM,
             nl_subsample=g.NL_SUBSAMPLE,
         )
-        return ret
 
-    def layers(self, x):
+    def gce_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(R, C, S, S) ROI features → (R, conv_dim, S, S)."""
         x = self.context(self.before(x))
         if self.nonlocal_block is not None:
             x = self.nonlocal_block(x)
-        return self.predictor(self.after(x))
+        return self.after(x)
+
+
+@ROI_PARSING_HEAD_REGISTRY.register()
+class ParsingGCEHead(BaseParsingRCNNHead, GCELayers):
+    """Geometric and context encoding head (paper §3.3) with parsing branch decoupling (§3.4):
+    the ``GCELayers``, then the output module."""
+
+    @configurable
+    def __init__(self, input_shape: ShapeSpec, *, num_parsing: int, pooled_resolution: int,
+                 resolution: int, gce: Optional[dict] = None, **kwargs):
+        """
+        Args:
+            input_shape: shape of the pooled features.
+            num_parsing, pooled_resolution, resolution: K, S and M of the output module.
+            gce: keyword arguments of ``GCELayers._init_gce`` (default: the final CIHP model).
+            kwargs: arguments of ``BaseParsingRCNNHead``.
+        """
+        super().__init__(**kwargs)
+        gce = dict(gce or {})
+        self._init_gce(input_shape.channels, **gce)
+        self.predictor = ParsingOutput(gce.get("conv_dim", 512), num_parsing, pooled_resolution, resolution)
+
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        ret = super().from_config(cfg, input_shape)
+        ret.update(cls._output_args(cfg, input_shape))
+        ret.update(input_shape=input_shape, gce=cls.gce_args_from_config(cfg))
+        return ret
+
+    def layers(self, x):
+        return self.predictor(self.gce_features(x))

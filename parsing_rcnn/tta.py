@@ -4,6 +4,8 @@ Boxes of every augmented pass (flips, extra scales) are merged before the final 
 in Detectron2's ``GeneralizedRCNNWithTTA``; the parsing head then runs on the merged boxes mapped
 into each augmented frame. Flipped ROI probabilities are mirrored back with the left/right
 channels swapped (``LabelSpace.flip_perm``), and all passes are merged by ``TEST.AUG.PARSING_HEUR``.
+As in the official code, the pass at the test scale (and its flip) may keep the test max size
+while the extra scales use ``TEST.AUG.MAX_SIZE`` (``TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE``).
 """
 import logging
 from typing import List, Optional, Sequence
@@ -13,14 +15,15 @@ import torch
 
 from detectron2.data import MetadataCatalog
 from detectron2.data.transforms import HFlipTransform
-from detectron2.modeling import GeneralizedRCNNWithTTA
+from detectron2.config import configurable
+from detectron2.modeling import DatasetMapperTTA, GeneralizedRCNNWithTTA
 from detectron2.modeling.postprocessing import detector_postprocess
 from human_parsing.data.label_spaces import get_label_space
 from human_parsing.engine import TTA_REGISTRY
 
 from .inference import parsing_rcnn_postprocess
 
-__all__ = ["ParsingRCNNWithTTA", "merge_parsing_probs", "flip_parsing_probs"]
+__all__ = ["ParsingRCNNWithTTA", "ScaleMaxSizeMapperTTA", "merge_parsing_probs", "flip_parsing_probs"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,43 @@ def merge_parsing_probs(probs: List[torch.Tensor], heuristic: str = "SOFT_AVG") 
     raise ValueError(f"Unknown TEST.AUG.PARSING_HEUR {heuristic!r}; choose from {HEURISTICS}")
 
 
+class ScaleMaxSizeMapperTTA(DatasetMapperTTA):
+    """Detectron2's ``DatasetMapperTTA`` with one max size per scale (same passes, same order).
+
+    With ``TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE`` the scale equal to ``INPUT.MIN_SIZE_TEST``
+    keeps ``INPUT.MAX_SIZE_TEST`` (official: the base pass and its flip at TEST.SCALE / TEST.MAX_SIZE
+    = 800 / 1333, only BBOX_AUG.SCALES at BBOX_AUG.MAX_SIZE = 4000); otherwise every scale uses
+    ``TEST.AUG.MAX_SIZE`` as in Detectron2.
+    """
+
+    @configurable
+    def __init__(self, min_sizes: Sequence[int], max_size: int, flip: bool,
+                 max_sizes: Optional[Sequence[int]] = None):
+        """
+        Args:
+            min_sizes, max_size, flip: as ``DatasetMapperTTA``.
+            max_sizes: the max size of each of ``min_sizes``; None = ``max_size`` for all.
+        """
+        super().__init__(min_sizes, max_size, flip)
+        self.max_sizes = list(max_sizes) if max_sizes is not None else [max_size] * len(min_sizes)
+        if len(self.max_sizes) != len(min_sizes):
+            raise ValueError(f"{len(self.max_sizes)} max sizes for {len(min_sizes)} TTA scales")
+
+    @classmethod
+    def from_config(cls, cfg):
+        ret = super().from_config(cfg)
+        if cfg.TEST.AUG.get("BASE_SCALE_USES_TEST_MAX_SIZE", False):
+            ret["max_sizes"] = [cfg.INPUT.MAX_SIZE_TEST if s == cfg.INPUT.MIN_SIZE_TEST else ret["max_size"]
+                                for s in ret["min_sizes"]]
+        return ret
+
+    def __call__(self, dataset_dict):
+        out = []
+        for size, max_size in zip(self.min_sizes, self.max_sizes):
+            out += DatasetMapperTTA(min_sizes=[size], max_size=max_size, flip=self.flip)(dataset_dict)
+        return out
+
+
 def _flip_perm_from_cfg(cfg) -> Optional[np.ndarray]:
     name = cfg.INPUT.LABEL_SPACE if "LABEL_SPACE" in cfg.INPUT else ""
     if not name and len(cfg.DATASETS.TEST):
@@ -62,11 +102,12 @@ class ParsingRCNNWithTTA(GeneralizedRCNNWithTTA):
                  flip_perm: Optional[Sequence[int]] = None):
         """
         Args:
-            cfg, model, tta_mapper, batch_size: as ``GeneralizedRCNNWithTTA``.
+            cfg, model, tta_mapper, batch_size: as ``GeneralizedRCNNWithTTA``; the default
+                mapper is ``ScaleMaxSizeMapperTTA(cfg)``.
             flip_perm: (K,) left/right channel permutation; default from ``INPUT.LABEL_SPACE`` or
                 the first test dataset's ``label_space`` metadata.
         """
-        super().__init__(cfg, model, tta_mapper, batch_size)
+        super().__init__(cfg, model, tta_mapper or ScaleMaxSizeMapperTTA(cfg), batch_size)
         self.flip_perm = np.asarray(flip_perm) if flip_perm is not None else _flip_perm_from_cfg(cfg)
         if self.flip_perm is None:
             if cfg.TEST.AUG.FLIP:

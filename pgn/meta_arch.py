@@ -15,7 +15,7 @@ from detectron2.structures import ImageList
 
 from .heads import build_pgn_head
 from .loss import pgn_losses
-from .post_processing import pgn_postprocess
+from .post_processing import postprocess_at_output_size
 
 __all__ = ["PGN"]
 
@@ -164,17 +164,16 @@ class PGN(nn.Module):
         return torch.from_numpy(edges)
 
     def inference(self, batched_inputs: List[Dict]) -> List[Dict]:
+        """Outputs at each input's ``height``/``width`` (the original image size): logits are
+        resized to it, or, for a huge image the size policy downscaled, the outputs are
+        (:func:`pgn.post_processing.working_size`)."""
         parsing, edges = self.predict([x["image"] for x in batched_inputs])
         results = []
         for x, p, e in zip(batched_inputs, parsing, edges):
             h, w = x.get("height", p.shape[-2]), x.get("width", p.shape[-1])
-            if tuple(p.shape[-2:]) != (h, w):  # the test mapper resized the image
-                p = F.interpolate(p[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-            if e is not None and tuple(e.shape) != (h, w):
-                e = F.interpolate(e[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
             results.append(
-                pgn_postprocess(
-                    p, e, partition_mode=self.partition_mode, edge_thresh=self.partition_edge_thresh
+                postprocess_at_output_size(
+                    p, e, (h, w), partition_mode=self.partition_mode, edge_thresh=self.partition_edge_thresh
                 )
             )
         return results

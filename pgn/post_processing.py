@@ -7,8 +7,10 @@ human map becomes one instance with a tight box and a :class:`PersonParsing` cro
 
 from typing import Dict, Optional, Tuple
 
+import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
 from detectron2.structures import Boxes, Instances
@@ -17,7 +19,7 @@ from human_parsing.structures import PersonParsing
 
 from .partition import partition_instances
 
-__all__ = ["pgn_postprocess", "instances_from_human_map"]
+__all__ = ["pgn_postprocess", "postprocess_at_output_size", "working_size", "instances_from_human_map"]
 
 
 def instances_from_human_map(
@@ -65,8 +67,14 @@ def pgn_postprocess(
     *,
     partition_mode: str = "faithful",
     edge_thresh: float = 0.2,
+    output_size: Optional[Tuple[int, int]] = None,
 ) -> Dict[str, object]:
     """Outputs of one image from its logits at output resolution.
+
+    With ``output_size`` larger than the logits (a huge image the size policy downscaled), the
+    partition runs at the logits' size and its maps are upscaled to ``output_size`` (nearest
+    neighbour; edge probability bilinear); the area-based scores are multiplied by the area ratio
+    so they stay in output pixels.
 
     Args:
         parsing_logits: (K, H, W) part logits (averaged over outputs / augmentations).
@@ -96,12 +104,21 @@ def pgn_postprocess(
         edge_thresh=edge_thresh,
         num_part_classes=K - 1,
     )
-    instances = instances_from_human_map(result.human_map, result.human_scores, parsing_np, (H, W))
+    human_map, part_map, ratio = result.human_map, result.part_instance_map, 1.0
+    if output_size is not None and tuple(output_size) != (H, W):
+        ratio = (output_size[0] * output_size[1]) / float(H * W)
+        H, W = int(output_size[0]), int(output_size[1])
+        human_map, part_map, parsing_np, parsing = (
+            _upscale_labels(m, (H, W)) for m in (human_map, part_map, parsing_np, parsing.cpu().numpy())
+        )
+        parsing = torch.from_numpy(parsing).to(parsing_logits.device)
+        edge_prob = _resize_bilinear(edge_prob[None], (H, W))[0]
+    instances = instances_from_human_map(human_map, result.human_scores * ratio, parsing_np, (H, W))
     device = parsing_logits.device
     part_instances = {
-        "ids": torch.from_numpy(result.part_instance_map.astype(np.int64)).to(device),
+        "ids": torch.from_numpy(part_map.astype(np.int64)).to(device),
         "classes": torch.from_numpy(result.part_classes.astype(np.int64)).to(device),
-        "scores": torch.from_numpy(result.part_scores.astype(np.float64)).to(device),
+        "scores": torch.from_numpy(result.part_scores.astype(np.float64) * ratio).to(device),
     }
     return {
         "instances": instances.to(device),
@@ -109,3 +126,44 @@ def pgn_postprocess(
         "edges": edge_prob,
         "part_instances": part_instances,
     }
+
+
+def _resize_bilinear(maps: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    """(C, h, w) -> (C, H, W), bilinear without corner alignment (TF's resize_images)."""
+    return F.interpolate(maps[None], size=size, mode="bilinear", align_corners=False)[0]
+
+
+def _upscale_labels(labels: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of an (h, w) integer map to ``size`` (H, W), dtype kept."""
+    if labels.max(initial=0) <= np.iinfo(np.int16).max:  # cv2 resizes int16/int32, not int64
+        out = cv2.resize(labels.astype(np.int32), (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+        return out.astype(labels.dtype, copy=False)
+    rows = (np.arange(size[0]) * labels.shape[0] // size[0])[:, None]
+    cols = (np.arange(size[1]) * labels.shape[1] // size[1])[None, :]
+    return labels[rows, cols]
+
+
+def working_size(input_size: Tuple[int, int], output_size: Tuple[int, int]) -> Tuple[int, int]:
+    """Where PGN's logits are merged and partitioned: at the output size (the official test
+    resizes logits to the image), unless the output is larger than the network input (a huge
+    image the size policy downscaled), then at the input size: K logit maps at the original
+    size of an 8000×6000 photo would take K × 192 MB."""
+    if output_size[0] * output_size[1] > input_size[0] * input_size[1]:
+        return tuple(input_size)
+    return tuple(output_size)
+
+
+def postprocess_at_output_size(
+    parsing_logits: torch.Tensor,
+    edge_logits: Optional[torch.Tensor],
+    output_size: Tuple[int, int],
+    **kwargs,
+) -> Dict[str, object]:
+    """:func:`pgn_postprocess` of logits of any size, outputs at ``output_size`` (H, W): the
+    logits are resized bilinearly to :func:`working_size` first."""
+    size = working_size(tuple(parsing_logits.shape[-2:]), tuple(output_size))
+    if tuple(parsing_logits.shape[-2:]) != size:
+        parsing_logits = _resize_bilinear(parsing_logits, size)
+    if edge_logits is not None and tuple(edge_logits.shape[-2:]) != size:
+        edge_logits = _resize_bilinear(edge_logits[None], size)[0]
+    return pgn_postprocess(parsing_logits, edge_logits, output_size=tuple(output_size), **kwargs)

@@ -14,7 +14,7 @@ from detectron2.data import MetadataCatalog
 from human_parsing.data.label_spaces import get_label_space
 from human_parsing.engine import TTA_REGISTRY
 
-from .post_processing import pgn_postprocess
+from .post_processing import postprocess_at_output_size, working_size
 
 __all__ = ["PGNWithTTA", "flip_perm_from_cfg"]
 
@@ -83,7 +83,8 @@ class PGNWithTTA(nn.Module):
     def _inference_one(self, record: Dict) -> Dict:
         image = record["image"]
         h0, w0 = image.shape[-2:]
-        H, W = record.get("height", h0), record.get("width", w0)
+        out_size = (record.get("height", h0), record.get("width", w0))
+        H, W = working_size((h0, w0), out_size)  # where the scales are merged
         parsing_sum, edge_sum = None, None
         for s in sorted(set(self.parsing_scales) | set(self.edge_scales)):
             size = (max(1, int(round(h0 * s))), max(1, int(round(w0 * s))))
@@ -101,9 +102,10 @@ class PGNWithTTA(nn.Module):
                 edge_sum = e if edge_sum is None else edge_sum + e
         parsing = parsing_sum / len(self.parsing_scales)
         edge = None if edge_sum is None else edge_sum / len(self.edge_scales)
-        return pgn_postprocess(
+        return postprocess_at_output_size(
             parsing,
             edge,
+            out_size,
             partition_mode=self.model.partition_mode,
             edge_thresh=self.model.partition_edge_thresh,
         )

@@ -4,11 +4,12 @@ import os
 import sys
 
 KEYS = [("parsing", "mIoU"), ("parsing", "APp50"), ("parsing", "APp_vol"), ("parsing", "PCP50"),
-        ("region", "APr50"), ("region", "APr_vol")]
+        ("region", "APr50"), ("region", "APr_vol"), ("bbox", "AP")]
+LABELS = {("bbox", "AP"): "box AP"}
 
 
 def main(paths):
-    print("| model | " + " | ".join(k for _, k in KEYS) + " |")
+    print("| model | " + " | ".join(LABELS.get((g, k), k) for g, k in KEYS) + " |")
     print("|---" * (len(KEYS) + 1) + "|")
     for path in paths:
         with open(path) as f:

@@ -3,11 +3,13 @@
 
     python tools/evaluate_parsing.py --gt DIR --gt-format {cihp,mhp_v2,semantic} \\
         --pred DIR --pred-format {instances,cihp_submission,semantic} --num-classes K \\
-        [--metrics semantic app apr atr] [--out results.json] [--workers 2]
+        [--metrics semantic app apr atr] [--out results.json [--overwrite]] [--workers 2]
 
 Formats: ``human_parsing/evaluation/formats.py``. Conventions (defaults = official scripts):
 ``human_parsing/evaluation/parsing_evaluator.py`` (``ParsingEvalOptions``) and README "Evaluation".
-GT images without a prediction are counted as having no detection and listed in a warning.
+Every prediction format: GT images without a prediction are counted as having no detection and
+listed in a warning; a prediction folder with no prediction for any GT image is an error.
+``--out`` refuses to replace an existing file unless ``--overwrite``.
 """
 
 import argparse
@@ -20,7 +22,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from human_parsing.data.io import write_text  # noqa: E402
 from human_parsing.evaluation import formats, offline  # noqa: E402
+from human_parsing.utils.cli import add_debug_argument, run_tool  # noqa: E402
 from human_parsing.evaluation.pipeline import (  # noqa: E402
     ParsingEvalOptions,
     format_results,
@@ -44,8 +48,9 @@ def _options(a) -> ParsingEvalOptions:
 
         names = tuple(get_label_space(a.label_space).classes)
         if len(names) != a.num_classes:
-            raise SystemExit(
-                f"label space {a.label_space} has {len(names)} classes, not {a.num_classes}"
+            raise ValueError(
+                f"--label-space {a.label_space}: has {len(names)} classes, not --num-classes "
+                f"{a.num_classes}"
             )
     thresh = a.semseg_score_thresh
     if thresh is None:
@@ -70,13 +75,14 @@ def evaluate(a) -> dict:
     opts = _options(a)
     ids = formats.list_gt_images(a.gt, a.gt_format)
     _STATE.update(args=a, opts=opts, index=None)
-    if a.pred_format == "instances":
+    if a.pred_format == "instances" and os.path.isfile(os.path.join(a.pred, "instances.json")):
         _STATE["index"] = formats.load_instances_json(a.pred)
-        extra = sorted(set(_STATE["index"]) - set(ids))
-        if extra:
-            logger.warning(
-                "%d predicted images are not in the GT and are ignored: %s", len(extra), extra[:20]
-            )
+    # the rule shared by every format: none predicted is an error, some missing a warning (below)
+    _, extra = formats.match_predictions(a.pred, a.pred_format, ids, _STATE["index"])
+    if extra:
+        logger.warning(
+            "%d predicted images are not in the GT and are ignored: %s", len(extra), extra[:20]
+        )
     hist = np.zeros((a.num_classes, a.num_classes), np.int64)
     records, missing = [], []
     from tqdm import tqdm
@@ -124,6 +130,7 @@ def main(argv=None):
         "--label-space", default="", help="class names for the per-class rows (e.g. cihp)"
     )
     p.add_argument("--out", help="write the results as json here")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument(
         "--averaging", default="official", choices=("official", "all_classes", "gt_present")
@@ -149,16 +156,17 @@ def main(argv=None):
     )
     p.add_argument("--atr-no-background", action="store_true")
     p.add_argument("--quiet", action="store_true")
+    add_debug_argument(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if a.out and os.path.exists(a.out) and not a.overwrite:  # before the work, not after
+        raise FileExistsError(f"{a.out}: already exists; pass --overwrite to replace it")
     res = evaluate(a)
     print(format_results({k: v for k, v in res.items() if k != "info"}))
     if a.out:
-        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-        with open(a.out, "w") as f:
-            json.dump(res, f, indent=1)
+        write_text(a.out, json.dumps(res, indent=1))  # temporary file + rename
     return res
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main, "evaluate_parsing"))

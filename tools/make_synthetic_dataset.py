@@ -7,7 +7,10 @@
 Prints a one-line summary (images, people, classes present). See human_parsing.data.synthetic.
 """
 
+import sys
+
 from human_parsing.data.synthetic.cli import main
+from human_parsing.utils.cli import run_tool
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main, "make_synthetic_dataset"))

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tqdm import tqdm  # noqa: E402
 
+from human_parsing.utils.cli import add_debug_argument, run_tool  # noqa: E402
 from pgn.partition import MODES  # noqa: E402
 from pgn.partition.io import (  # noqa: E402
     DataFormatError,
@@ -47,6 +48,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="faithful", help="faithful (official output) or clean")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--edge-thresh", type=float, default=0.2, help="edge probability threshold (official 0.2)")
+    add_debug_argument(p)
     return p
 
 
@@ -54,12 +56,8 @@ def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     t0 = time.perf_counter()
-    try:
-        ids = list_image_ids(args.input)
-        _check_inputs_exist(args.input, ids)
-    except DataFormatError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    ids = list_image_ids(args.input)
+    _check_inputs_exist(args.input, ids)
     work = partial(
         process_image,
         input_dir=args.input,
@@ -68,19 +66,15 @@ def main(argv=None) -> int:
         edge_thresh=args.edge_thresh,
     )
     people = parts = 0
-    try:
-        if args.jobs <= 1:
-            for n_h, n_p in tqdm(map(work, ids), total=len(ids), unit="img"):
+    if args.jobs <= 1:
+        for n_h, n_p in tqdm(map(work, ids), total=len(ids), unit="img"):
+            people, parts = people + n_h, parts + n_p
+    else:
+        with ProcessPoolExecutor(
+            args.jobs, initializer=init_worker, mp_context=mp.get_context("spawn")
+        ) as pool:
+            for n_h, n_p in tqdm(pool.map(work, ids, chunksize=4), total=len(ids), unit="img"):
                 people, parts = people + n_h, parts + n_p
-        else:
-            with ProcessPoolExecutor(
-                args.jobs, initializer=init_worker, mp_context=mp.get_context("spawn")
-            ) as pool:
-                for n_h, n_p in tqdm(pool.map(work, ids, chunksize=4), total=len(ids), unit="img"):
-                    people, parts = people + n_h, parts + n_p
-    except DataFormatError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
     dt = time.perf_counter() - t0
     print(
         f"pgn_partition ({args.mode}): {len(ids)} images, {people} people, {parts} part instances "
@@ -90,4 +84,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main, "pgn_partition"))

@@ -4,11 +4,14 @@
 Same flags as Detectron2's ``tools/train_net.py``: ``--config-file``, ``--eval-only``,
 ``--resume``, ``--num-gpus``, ``--num-machines``, ``--machine-rank``, ``--dist-url`` and trailing
 ``KEY VALUE`` overrides. On a machine without GPUs, ``--num-gpus N`` starts N CPU processes (gloo).
+The config is checked before any process starts; expected errors (bad config file/key/value,
+missing or malformed data) print one line ``train_net: error: <file or key>: <problem>`` and
+exit with status 2, with the traceback only under ``--debug`` (``human_parsing/utils/cli.py``).
+Checkpoints are written to a temporary name and renamed (``human_parsing/engine/checkpoint.py``).
 """
 import logging
-from collections import OrderedDict
+import sys
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import get_cfg
 from detectron2.engine import default_argument_parser, default_setup, hooks, launch
 from detectron2.evaluation import verify_results
@@ -20,18 +23,24 @@ import human_parsing.data  # noqa: F401  (registers the datasets)
 import parsing_rcnn
 import pgn
 from human_parsing.config import add_human_parsing_config
-from human_parsing.engine import ParsingTrainer
+from human_parsing.engine import ParsingTrainer, build_checkpointer
+from human_parsing.utils.cli import add_debug_argument, merge_config, run_tool
 
 
-def setup(args):
-    """Build the frozen config from the defaults, every method's keys, the file and overrides."""
+def build_config(args):
+    """The config from the defaults, every method's keys, the file and overrides (not frozen).
+    Raises :class:`~human_parsing.utils.cli.ConfigError` naming the file or key."""
     cfg = get_cfg()
     add_human_parsing_config(cfg)
     parsing_rcnn.add_parsing_rcnn_config(cfg)
     pgn.add_pgn_config(cfg)
     grapy_ml.add_grapy_ml_config(cfg)
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
+    return merge_config(cfg, args.config_file, args.opts)
+
+
+def setup(args):
+    """Build the frozen config, write it to OUTPUT_DIR and set up logging (Detectron2's way)."""
+    cfg = build_config(args)
     cfg.freeze()
     default_setup(cfg, args)
     setup_logger(output=cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="human_parsing")
@@ -42,7 +51,7 @@ def main(args):
     cfg = setup(args)
     if args.eval_only:
         model = ParsingTrainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
+        build_checkpointer(cfg, model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
             cfg.MODEL.WEIGHTS, resume=args.resume
         )
         res = ParsingTrainer.test(cfg, model)
@@ -61,8 +70,15 @@ def main(args):
     return trainer.train()
 
 
-if __name__ == "__main__":
-    args = default_argument_parser().parse_args()
+def cli(argv):
+    """Parse ``argv``, check the config in this process (one-line errors before any worker
+    starts), then ``launch`` Detectron2's way."""
+    parser = default_argument_parser()
+    add_debug_argument(parser)
+    args = parser.parse_args(argv)
+    if not args.config_file:
+        raise ValueError("--config-file: required (a yaml config, e.g. configs/quick_schedules/...)")
+    build_config(args)
     logging.getLogger(__name__).info("Command line arguments: %s", args)
     launch(
         main,
@@ -72,3 +88,7 @@ if __name__ == "__main__":
         dist_url=args.dist_url,
         args=(args,),
     )
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(cli, "train_net"))

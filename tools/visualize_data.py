@@ -14,6 +14,7 @@ as ``<image_id>.png`` (``<image_id>_aug.png`` in dataloader mode).
 import argparse
 import logging
 import os
+import sys
 
 import numpy as np
 from detectron2.config import get_cfg
@@ -24,6 +25,7 @@ import human_parsing.data  # noqa: F401  (registers the datasets)
 from human_parsing.config import add_human_parsing_config
 from human_parsing.data.io import read_image, write_image
 from human_parsing.data.mappers import build_mapper
+from human_parsing.utils.cli import add_debug_argument, merge_config, run_tool
 from human_parsing.vis import build_visualizer, extract_from_mapped, extract_from_record
 
 logger = logging.getLogger("human_parsing.visualize_data")
@@ -37,6 +39,7 @@ def parse_args(argv=None):
     p.add_argument("--source", choices=["annotation", "dataloader"], default="annotation")
     p.add_argument("--vis", default="parsing,instances", help="comma-separated visualizer names")
     p.add_argument("--config-file", default="", help="config for the mapper (dataloader mode)")
+    add_debug_argument(p)
     p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
     return p.parse_args(argv)
 
@@ -52,9 +55,7 @@ def _setup_cfg(args):
         pgn.add_pgn_config(cfg)
     except (ImportError, AttributeError):  # pragma: no cover
         pass
-    if args.config_file:
-        cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
+    merge_config(cfg, args.config_file, args.opts)
     cfg.DATASETS.TRAIN = (args.dataset,)
     cfg.freeze()
     return cfg
@@ -68,17 +69,24 @@ def _to_bgr(image_chw, fmt: str) -> np.ndarray:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logger(name="human_parsing")
+    if args.dataset not in DatasetCatalog.list():
+        parsing = [n for n in DatasetCatalog.list()
+                   if MetadataCatalog.get(n).get("evaluator_type", "") in ("parsing", "sem_seg_parsing")]
+        raise ValueError(
+            f"--dataset {args.dataset}: not registered; human-parsing datasets: {', '.join(parsing)}"
+        )
+    cfg = _setup_cfg(args) if args.source == "dataloader" else None  # config errors before any work
     records = DatasetCatalog.get(args.dataset)[: args.num]
     meta = MetadataCatalog.get(args.dataset)
     visualizer = build_visualizer(args.vis, meta)
-    os.makedirs(args.output, exist_ok=True)
     mapper = fmt = None
-    if args.source == "dataloader":
-        cfg = _setup_cfg(args)
+    if cfg is not None:
         mapper, fmt = build_mapper(cfg, is_train=True), cfg.INPUT.FORMAT
+    os.makedirs(args.output, exist_ok=True)  # only once the arguments are known to be good
     for record in records:
         if mapper is None:
-            image, data = read_image(record["file_name"], "BGR"), extract_from_record(record)
+            data = extract_from_record(record, meta.label_space)  # validated like the loader
+            image = read_image(record["file_name"], "BGR")
             name = f"{record['image_id']}.png"
         else:
             mapped = mapper(record)
@@ -90,4 +98,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(run_tool(main, "visualize_data"))

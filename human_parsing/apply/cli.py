@@ -1,9 +1,10 @@
 """Command line of ``tools/apply_net.py``::
 
     apply_net.py dump CONFIG WEIGHTS INPUT [--output DIR|FILE.pkl] [--format png|pickle]
-                 [--min_score 0.5] [--overwrite] [-v] [--domain NAME] [--opts KEY VALUE ...]
-    apply_net.py show CONFIG WEIGHTS INPUT [--vis parsing,instances,bbox,edges]
-                 [--output DIR|FILE] [--min_score 0.5] [--overwrite] [-v] [--domain NAME]
+                 [--min_score 0.5] [--overwrite | --skip-existing] [-v] [--debug] [--domain NAME]
+                 [--opts KEY VALUE ...]
+    apply_net.py show CONFIG WEIGHTS INPUT [--vis parsing,instances,bbox,edges] [--output DIR|FILE]
+                 [--min_score 0.5] [--overwrite | --skip-existing] [-v] [--debug] [--domain NAME]
                  [--opts KEY VALUE ...]
 
 ``--domain NAME`` picks the head (label space) of a multi-domain semantic model; results, dumps
@@ -24,6 +25,7 @@ from detectron2.config import get_cfg
 from detectron2.utils.logger import setup_logger
 
 from human_parsing.data.label_spaces import LABEL_SPACES
+from human_parsing.utils.cli import merge_config, run_tool
 
 from .actions import ACTIONS, RunSummary
 
@@ -48,15 +50,12 @@ def create_argument_parser() -> argparse.ArgumentParser:
 
 def setup_config(config_file: str, weights: str, opts: Sequence[str],
                  config_fns: Sequence[Callable] = ()):
-    """Frozen config: defaults + ``config_fns`` + file + ``opts``; ``MODEL.WEIGHTS = weights``."""
+    """Frozen config: defaults + ``config_fns`` + file + ``opts``; ``MODEL.WEIGHTS = weights``.
+    A bad file, yaml, key or value raises :class:`~human_parsing.utils.cli.ConfigError`."""
     cfg = get_cfg()
     for fn in config_fns:
         fn(cfg)
-    try:
-        cfg.merge_from_file(config_file)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{config_file}: config file not found") from None
-    cfg.merge_from_list(list(opts))
+    merge_config(cfg, config_file, opts)
     cfg.MODEL.WEIGHTS = weights
     if "MODEL.DEVICE" not in list(opts)[::2] and not torch.cuda.is_available():
         cfg.MODEL.DEVICE = "cpu"
@@ -80,8 +79,6 @@ def main(argv: Optional[List[str]] = None, config_fns: Sequence[Callable] = (),
     ``predictor``: an already built ``ParsingPredictor`` for this config (skips building one).
     """
     args = create_argument_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if len(args.opts) % 2:
-        raise ValueError(f"--opts needs KEY VALUE pairs, got {args.opts}")
     opts = list(args.opts)
     if args.domain:
         if args.domain not in LABEL_SPACES:
@@ -93,19 +90,12 @@ def main(argv: Optional[List[str]] = None, config_fns: Sequence[Callable] = (),
     return summary
 
 
-# Errors caused by the user's input: reported in one line, without a traceback (unless -vv).
-USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError, KeyError)
-
-
 def run_cli(config_fns: Sequence[Callable] = ()) -> None:
-    """``main`` for a console entry point: user errors exit with status 2 and a one-line message."""
-    args = create_argument_parser().parse_args()
-    _setup_logging(args.verbosity)
-    try:
-        main(None, config_fns)
-    except USER_ERRORS as e:
-        if args.verbosity >= 2:
-            raise
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"apply_net: error: {msg}", file=sys.stderr)
-        sys.exit(2)
+    """``main`` for a console entry point, under the tools' error policy
+    (:mod:`human_parsing.utils.cli`): expected errors exit with status 2 and one line."""
+
+    def _main(argv):
+        _setup_logging(create_argument_parser().parse_args(argv).verbosity)
+        main(argv, config_fns)
+
+    sys.exit(run_tool(_main, "apply_net"))

@@ -118,6 +118,24 @@ class PngDumpWriter:
         stem = output_stem(self.out_dir, source, None)
         return [stem + s for s in (".json", "_parsing.png", "_persons.png", "_edges.png")]
 
+    def is_complete(self, source: InputSource, frame: Optional[int]) -> bool:
+        """Whether the outputs of one image (or video frame) are all there: its json (written
+        last, after the PNGs it lists) is a dump json and every file it lists exists. Files only
+        reach their final names complete (temporary name + rename), so existence is enough.
+        A video as a whole (``frame`` None) is never complete: its frames are checked one by one."""
+        if source.kind == "video" and frame is None:
+            return False
+        path = output_stem(self.out_dir, source, frame) + ".json"
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except (OSError, ValueError):
+            return False
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT_TAG:
+            return False
+        files = [n for n in (doc.get("files") or {}).values() if n]
+        return bool(files) and all(os.path.isfile(os.path.join(os.path.dirname(path), n)) for n in files)
+
     def write(self, result: ParsingResult, source: InputSource, frame: Optional[int] = None) -> str:
         """Write one image's files; return the json path."""
         stem = output_stem(self.out_dir, source, frame)
@@ -159,6 +177,12 @@ class PickleDumpWriter:
 
     def planned_outputs(self, source: InputSource) -> List[str]:
         return [self.output]
+
+    def is_complete(self, source: InputSource, frame: Optional[int]) -> bool:
+        raise ValueError(
+            f"--skip-existing: {self.output}: the pickle format writes one file at the end of the "
+            "run, so an interrupted run leaves nothing to continue; use --format png"
+        )
 
     def _open(self, label_space: Optional[str]) -> None:
         self._ctx = atomic_path(self.output)

@@ -4,13 +4,16 @@ INPUT is an image file, a video file, a folder (walked recursively, files in sor
 their relative paths) or a glob pattern. Every source gets a ``name``: its path relative to the
 folder (or to the common folder of the glob matches) without extension, so outputs are named
 after the inputs and mirror sub-folders. Unreadable images become frames with an ``error``
-(skipped with a warning by the caller); videos that cannot be decoded raise.
+(skipped with a warning by the caller); videos that cannot be decoded raise. Other files of a
+folder or glob (``notes.txt``, ``.DS_Store``, ``Thumbs.db``) are not inputs: :func:`scan_inputs`
+returns them separately so the run's summary can name and count them. Hidden sub-folders
+(``.git``) are not walked.
 """
 import glob
 import logging
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -18,7 +21,8 @@ from human_parsing.data.io import DataFormatError, read_image
 
 from .video import VIDEO_EXTENSIONS, VideoReader, is_video
 
-__all__ = ["IMAGE_EXTENSIONS", "InputSource", "Frame", "list_inputs", "iter_frames", "count_frames"]
+__all__ = ["IMAGE_EXTENSIONS", "InputSource", "Frame", "scan_inputs", "list_inputs", "iter_frames",
+           "count_frames"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,28 +66,46 @@ def _make_sources(files: List[str], root: str) -> List[InputSource]:
     return out
 
 
-def list_inputs(spec: str) -> List[InputSource]:
-    """The sources named by ``spec`` (file, folder, or glob), sorted by relative path."""
+def scan_inputs(spec: str) -> Tuple[List[InputSource], List[str]]:
+    """The sources named by ``spec`` (file, folder, or glob), sorted by relative path, and the
+    other files found in the folder / matched by the glob (not images or videos), sorted."""
     if os.path.isfile(spec):
-        return _make_sources([spec], os.path.dirname(spec) or ".")
+        return _make_sources([spec], os.path.dirname(spec) or "."), []
     if os.path.isdir(spec):
-        files = []
+        files, others = [], []
         for d, subdirs, names in os.walk(spec):
             subdirs[:] = [s for s in subdirs if not s.startswith(".")]
-            files.extend(os.path.join(d, n) for n in names if not n.startswith(".") and _is_input_file(n))
+            for n in names:
+                (files if not n.startswith(".") and _is_input_file(n) else others).append(os.path.join(d, n))
         files.sort(key=lambda f: os.path.relpath(f, spec).split(os.sep))
+        others.sort(key=lambda f: os.path.relpath(f, spec).split(os.sep))
         if not files:
             raise FileNotFoundError(
-                f"{spec}: folder contains no images or videos (extensions {IMAGE_EXTENSIONS + VIDEO_EXTENSIONS})"
+                f"{spec}: folder contains no images or videos (extensions "
+                f"{IMAGE_EXTENSIONS + VIDEO_EXTENSIONS}){_others_note(others)}"
             )
-        return _make_sources(files, spec)
+        return _make_sources(files, spec), others
     if glob.has_magic(spec):
-        files = sorted(f for f in glob.glob(spec, recursive=True) if os.path.isfile(f))
+        matches = sorted(f for f in glob.glob(spec, recursive=True) if os.path.isfile(f))
+        files = [f for f in matches if _is_input_file(f)]
+        others = [f for f in matches if not _is_input_file(f)]
         if not files:
-            raise FileNotFoundError(f"{spec}: the pattern matches no file")
+            raise FileNotFoundError(f"{spec}: the pattern matches no image or video{_others_note(others)}")
         root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files])
-        return _make_sources([os.path.abspath(f) for f in files], root)
+        return _make_sources([os.path.abspath(f) for f in files], root), others
     raise FileNotFoundError(f"{spec}: no such file, folder or glob match")
+
+
+def _others_note(others: List[str]) -> str:
+    if not others:
+        return ""
+    names = ", ".join(os.path.basename(f) for f in others[:5])
+    return f"; {len(others)} other file(s) skipped: {names}{', ...' if len(others) > 5 else ''}"
+
+
+def list_inputs(spec: str) -> List[InputSource]:
+    """The sources named by ``spec`` (see :func:`scan_inputs`)."""
+    return scan_inputs(spec)[0]
 
 
 def count_frames(sources: List[InputSource]) -> int:

@@ -7,11 +7,12 @@ half-written video behind.
 """
 import logging
 import os
-import tempfile
 from typing import Iterator, Tuple
 
 import cv2
 import numpy as np
+
+from human_parsing.data.io import make_temp_path
 
 __all__ = ["VIDEO_EXTENSIONS", "VideoDecodeError", "VideoReader", "VideoWriter", "is_video"]
 
@@ -79,10 +80,7 @@ class VideoWriter:
         self.frames = 0
 
     def _open(self, size: Tuple[int, int]) -> None:
-        d = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(d, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(self.path)[1], dir=d)
-        os.close(fd)
+        self._tmp = make_temp_path(self.path)
         self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size)
         if not self._writer.isOpened():
             self._discard()

@@ -8,7 +8,9 @@ Parsing R-CNN (methods.md §1.3)::
 
 Boxes are the readers' tight boxes as COCO [x, y, w, h]; kk is the 1-based person index in
 record order. Every file is written under a temporary name then renamed, the json last, so a
-json on disk means a complete conversion; an existing json is kept unless ``overwrite``.
+json on disk means a complete conversion. Without ``overwrite`` (``--overwrite``) nothing that
+exists is replaced: an existing json, or any image or label file the conversion would write
+(e.g. left by an interrupted run), makes it refuse before writing anything.
 Reading the result with ``load_coco_parsing_json`` gives back the same maps and boxes.
 """
 
@@ -19,21 +21,13 @@ import shutil
 import time
 from typing import List, Optional
 
-import numpy as np
 from detectron2.structures import BoxMode
 
 from .datasets.cihp import load_cihp_instances
 from .datasets.common import parallel_map
 from .datasets.mhp_v2 import load_mhp_v2_instances
-from .io import (
-    DataFormatError,
-    atomic_path,
-    check_label_values,
-    load_person_parsing,
-    read_label_map,
-    write_label_png,
-)
-from .label_spaces import get_label_space
+from .io import atomic_path, load_person_parsing, load_sem_seg, write_label_png
+from .label_spaces import LabelSpace, get_label_space
 
 logger = logging.getLogger(__name__)
 
@@ -45,32 +39,49 @@ def coco_json_path(out_root: str, split: str, prefix: str = "CIHP") -> str:
     return os.path.join(out_root, "annotations", f"{prefix}_{split}.json")
 
 
-def _convert_one(
-    record: dict, split: str, out_root: str, num_classes: int, palette: np.ndarray
-) -> tuple:
-    """Write one record's files; return its json image entry and annotation entries (no ids)."""
+def _output_files(record: dict, split: str, out_root: str) -> List[str]:
+    """The image, semantic and per-person files the conversion of ``record`` writes, in order."""
     rid = record["image_id"]
     ext = os.path.splitext(record["file_name"])[1] or ".jpg"
-    image_name = f"{rid}{ext}"
-    with atomic_path(os.path.join(out_root, f"{split}_img", image_name)) as tmp:
+    out = [os.path.join(out_root, f"{split}_img", f"{rid}{ext}")]
+    if "annotations" in record:
+        out.append(os.path.join(out_root, f"{split}_seg", f"{rid}.png"))
+        out += [
+            os.path.join(out_root, f"{split}_parsing", f"{rid}_{kk:02d}.png")
+            for kk in range(1, len(record["annotations"]) + 1)
+        ]
+    return out
+
+
+def _refuse_existing(paths: List[str], what: str) -> None:
+    """Raise ``FileExistsError`` naming the first of ``paths`` that exist, and ``--overwrite``."""
+    existing = [p for p in paths if os.path.lexists(p)]
+    if existing:
+        more = f" (and {len(existing) - 1} more {what})" if len(existing) > 1 else ""
+        raise FileExistsError(
+            f"{existing[0]}: already exists{more}; pass --overwrite (overwrite=True in Python) "
+            "to replace it"
+        )
+
+
+def _convert_one(record: dict, split: str, out_root: str, ls: LabelSpace) -> tuple:
+    """Write one record's files; return its json image entry and annotation entries (no ids)."""
+    image_path, *label_paths = _output_files(record, split, out_root)
+    with atomic_path(image_path) as tmp:
         shutil.copyfile(record["file_name"], tmp)
+    image_name = os.path.basename(image_path)
     image = {"file_name": image_name, "height": record["height"], "width": record["width"]}
     if "annotations" not in record:
         return image, None
-    sem = read_label_map(record["sem_seg_file_name"])
-    check_label_values(sem, num_classes, record["sem_seg_file_name"])
-    if sem.shape != (record["height"], record["width"]):
-        raise DataFormatError(
-            f"{record['sem_seg_file_name']}: size {sem.shape[1]}x{sem.shape[0]} differs from its image"
-        )
-    write_label_png(os.path.join(out_root, f"{split}_seg", f"{rid}.png"), sem, palette)
-    maps = load_person_parsing(record, num_classes)
+    sem = load_sem_seg(record, ls)
+    write_label_png(label_paths[0], sem, ls.palette)
+    maps = load_person_parsing(record, label_space=ls)
     anns = []
-    for kk, (ann, m) in enumerate(zip(record["annotations"], maps), start=1):
+    for ann, m, path in zip(record["annotations"], maps, label_paths[1:]):
         assert ann["bbox_mode"] == BoxMode.XYXY_ABS, ann["bbox_mode"]
         x0, y0, x1, y1 = ann["bbox"]
-        name = f"{rid}_{kk:02d}.png"
-        write_label_png(os.path.join(out_root, f"{split}_parsing", name), m, palette)
+        name = os.path.basename(path)
+        write_label_png(path, m, ls.palette)
         anns.append(
             {
                 "category_id": 1,
@@ -96,18 +107,18 @@ def records_to_coco(
     """Write instance-level dataset dicts (project interface 1) as the COCO-style layout.
 
     Test records (no ``annotations``) give a json without an ``annotations`` list.
-    Returns the path of the json written.
+    Without ``overwrite``, refuses (``FileExistsError``, before writing) if the json or any
+    file it would write exists. Returns the path of the json written.
     """
     json_file = coco_json_path(out_root, split, prefix)
-    if os.path.exists(json_file) and not overwrite:
-        raise FileExistsError(
-            f"{json_file} already exists; pass overwrite=True (--overwrite) to replace it"
-        )
+    if not overwrite:
+        _refuse_existing([json_file], "files")
+        files = [p for r in records for p in _output_files(r, split, out_root)]
+        _refuse_existing(files, "image or label files this conversion would write")
     ls = get_label_space(label_space)
     t0 = time.perf_counter()
-    results = parallel_map(
-        lambda r: _convert_one(r, split, out_root, ls.num_classes, ls.palette), records, num_workers
-    )
+    convert = lambda r: _convert_one(r, split, out_root, ls)  # noqa: E731
+    results = parallel_map(convert, records, num_workers, desc=f"converting {split}")
     images, annotations = [], []
     for image_id, (image, anns) in enumerate(results, start=1):
         images.append({"id": image_id, **image})
@@ -134,10 +145,8 @@ def cihp_to_coco(
     cihp_root: str, split: str, out_root: str, label_space: str = "cihp", overwrite: bool = False
 ) -> str:
     """Convert a split ("train", "val", "test") of the official CIHP layout; returns the json path."""
-    if os.path.exists(coco_json_path(out_root, split)) and not overwrite:
-        raise FileExistsError(
-            f"{coco_json_path(out_root, split)} already exists; pass overwrite=True to replace it"
-        )
+    if not overwrite:  # before reading the dataset
+        _refuse_existing([coco_json_path(out_root, split)], "files")
     records = load_cihp_instances(cihp_root, split)
     return records_to_coco(records, split, out_root, label_space, "CIHP", overwrite)
 
@@ -146,9 +155,7 @@ def mhp_v2_to_coco(
     mhp_root: str, split: str, out_root: str, label_space: str = "mhp_v2", overwrite: bool = False
 ) -> str:
     """Convert a split ("train", "val", "test") of the official LV-MHP-v2 layout; returns the json path."""
-    if os.path.exists(coco_json_path(out_root, split, "MHP-v2")) and not overwrite:
-        raise FileExistsError(
-            f"{coco_json_path(out_root, split, 'MHP-v2')} already exists; pass overwrite=True to replace it"
-        )
+    if not overwrite:  # before reading the dataset
+        _refuse_existing([coco_json_path(out_root, split, "MHP-v2")], "files")
     records = load_mhp_v2_instances(mhp_root, split)
     return records_to_coco(records, split, out_root, label_space, "MHP-v2", overwrite)

@@ -11,7 +11,7 @@ from typing import List, Optional, Union
 import numpy as np
 import torch
 from detectron2.config import configurable
-from detectron2.data import MetadataCatalog
+from detectron2.data import DatasetMapper, MetadataCatalog
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 from detectron2.structures import BitMasks, Boxes, Instances, Keypoints
@@ -19,7 +19,7 @@ from detectron2.utils.logger import log_first_n
 from detectron2.utils.registry import Registry
 
 from ..structures import ParsingMaps
-from .io import DataFormatError, check_label_values, load_person_parsing, read_image, read_label_map
+from .io import DataFormatError, load_person_parsing, load_sem_seg, read_image, read_label_map
 from .keypoints import get_keypoint_hflip_indices
 from .label_spaces import IGNORE_LABEL, LabelSpace, get_label_space
 from .targets import gaussian_heatmaps, human_ids_from_person_maps, instance_edges, semantic_edges
@@ -46,6 +46,11 @@ returning the record (deep-copied) plus model inputs: ``"image"`` (C, H, W) uint
 """
 
 
+# Detectron2's own mapper, for plain detection data (e.g. COCO keypoints for the keypoint
+# pre-training of Parsing R-CNN's Table 5)
+MAPPER_REGISTRY.register(DatasetMapper)
+
+
 def build_mapper(cfg, is_train: bool):
     """Build the dataset mapper named by ``cfg.INPUT.MAPPER_NAME``."""
     return MAPPER_REGISTRY.get(cfg.INPUT.MAPPER_NAME)(cfg, is_train)
@@ -53,8 +58,23 @@ def build_mapper(cfg, is_train: bool):
 
 def label_space_from_cfg(cfg) -> LabelSpace:
     """``INPUT.LABEL_SPACE`` if set, else the ``label_space`` metadata of the first training
-    dataset (or, without one, of the first test dataset)."""
+    dataset (or, without one, of the first test dataset).
+
+    A pinned ``INPUT.LABEL_SPACE`` must be the label space of every dataset of
+    ``DATASETS.TRAIN`` and ``DATASETS.TEST`` that declares one: otherwise a ``DataFormatError``
+    names the key, both label spaces and the dataset (before any label file is read).
+    """
     if cfg.INPUT.LABEL_SPACE:
+        for key in ("TRAIN", "TEST"):
+            for name in cfg.DATASETS[key]:
+                theirs = MetadataCatalog.get(name).get("label_space")
+                if theirs and theirs != cfg.INPUT.LABEL_SPACE:
+                    raise DataFormatError(
+                        f"INPUT.LABEL_SPACE: the config's label space {cfg.INPUT.LABEL_SPACE!r} "
+                        f"differs from the label space {theirs!r} of dataset {name!r} "
+                        f"(DATASETS.{key}); set INPUT.LABEL_SPACE to {theirs!r}, or to \"\" to "
+                        "take the dataset's, or use a dataset of that label space"
+                    )
         return get_label_space(cfg.INPUT.LABEL_SPACE)
     for names in (cfg.DATASETS.TRAIN, cfg.DATASETS.TEST):
         if len(names):
@@ -69,18 +89,6 @@ def label_space_from_cfg(cfg) -> LabelSpace:
 
 def _image_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(image.transpose(2, 0, 1)))
-
-
-def _read_sem_seg(record: dict, num_classes: int) -> np.ndarray:
-    path = record["sem_seg_file_name"]
-    sem = read_label_map(path)
-    if sem.shape != (record["height"], record["width"]):
-        raise DataFormatError(
-            f"{path}: semantic map has size {sem.shape[1]}x{sem.shape[0]} (WxH) but the image "
-            f"{record['file_name']} is {record['width']}x{record['height']}"
-        )
-    check_label_values(sem, num_classes, path)
-    return sem
 
 
 class _ParsingMapperBase:
@@ -147,7 +155,8 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
     - ``"image"``: (C, H, W) uint8 tensor;
     - ``"instances"``: ``Instances`` with ``gt_boxes`` (tight boxes of each transformed person;
       people cropped away entirely are dropped, as are ``iscrowd`` people), ``gt_classes`` (zeros),
-      ``gt_masks`` (``BitMasks`` of the person's labelled pixels), ``gt_parsing``
+      ``gt_masks`` (``BitMasks`` of the person's labelled pixels; only with ``masks_on``, i.e.
+      ``MODEL.MASK_ON``), ``gt_parsing``
       (``ParsingMaps`` (N, H, W), 255 in padding) and ``gt_keypoints`` if used;
     - ``"sem_seg"``: (H, W) int64 global part map, 255 ignore/padding;
     - ``"human_ids"`` (if on): (H, W) int64, 0 background, ``i + 1`` for ``instances[i]``, 255
@@ -165,9 +174,18 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         edges_on: bool = False,
         edge_dilation: int = 0,
         edge_pad_value: int = IGNORE_LABEL,
+        masks_on: bool = True,
         **kwargs,
     ):
+        """
+        Args:
+            human_ids_on, edges_on, edge_dilation, edge_pad_value: the optional targets above.
+            masks_on: build ``gt_masks`` (an (N, H, W) bool copy of the maps, only a mask head
+                reads it).
+            kwargs: arguments of ``_ParsingMapperBase``.
+        """
         super().__init__(is_train, **kwargs)
+        self.masks_on = masks_on
         self.human_ids_on = human_ids_on
         self.edges_on = edges_on
         self.edge_dilation = edge_dilation
@@ -179,6 +197,7 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         p = cfg.INPUT.PARSING
         ret.update(
             use_keypoints=cfg.MODEL.KEYPOINT_ON,
+            masks_on=cfg.MODEL.MASK_ON,
             human_ids_on=p.HUMAN_IDS_ON,
             edges_on=p.EDGES_ON,
             edge_dilation=p.EDGE_DILATION,
@@ -214,11 +233,11 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
             record["image"] = _image_tensor(aug_input.image)
             return record
 
-        K = self.label_space.num_classes
         anns = [a for a in record.pop("annotations", []) if a.get("iscrowd", 0) == 0]
-        maps = load_person_parsing({**record, "annotations": anns}, K)  # (N, H, W) uint8
+        # (N, H, W) uint8, decoded and checked like every other door
+        maps = load_person_parsing({**record, "annotations": anns}, label_space=self.label_space)
         if record.get("sem_seg_file_name"):
-            sem = _read_sem_seg(record, K)
+            sem = load_sem_seg(record, self.label_space)
         else:  # no semantic file: paint people, later ones on top
             owner = human_ids_from_person_maps(maps).astype(np.int64)
             sem = np.zeros(owner.shape, np.uint8)
@@ -243,7 +262,8 @@ class InstanceParsingDatasetMapper(_ParsingMapperBase):
         inst = Instances((h, w))
         inst.gt_boxes = Boxes(torch.from_numpy(tight_boxes(fg[keep])))
         inst.gt_classes = torch.zeros(len(keep), dtype=torch.int64)
-        inst.gt_masks = BitMasks(torch.from_numpy(fg[keep]))
+        if self.masks_on:
+            inst.gt_masks = BitMasks(torch.from_numpy(fg[keep]))
         inst.gt_parsing = ParsingMaps(torch.from_numpy(maps[keep]))
         if self.use_keypoints and any("keypoints" in a for a in anns):
             num_kp = len(next(a["keypoints"] for a in anns if "keypoints" in a)) // 3
@@ -334,7 +354,7 @@ class SemanticParsingDatasetMapper(_ParsingMapperBase):
             return record
         if not record.get("sem_seg_file_name"):
             raise DataFormatError(f"{record['file_name']}: the record has no sem_seg_file_name")
-        sem = _read_sem_seg(record, self.label_space.num_classes)
+        sem = load_sem_seg(record, self.label_space)
         anns = record.pop("annotations", [])  # people are not targets here (only their keypoints)
         aug_input = T.AugInput(image, sem_seg=sem)
         transforms = self.augmentations(aug_input)

@@ -18,7 +18,7 @@ from detectron2.data.build import trivial_batch_collator, worker_init_reset_seed
 from detectron2.utils import comm
 from torch.utils.data import DataLoader, Sampler
 
-from .domains import resolve_domains, train_dataset_domains
+from .domains import dataset_domain, resolve_domains, train_dataset_domains
 
 __all__ = [
     "DomainHomogeneousBatchSampler",
@@ -209,7 +209,8 @@ class TagDomain:
 
 
 def build_domain_mappers(cfg, domains: Sequence[str], is_train: bool) -> DomainMapper:
-    """One ``INPUT.MAPPER_NAME`` mapper per domain, built with ``INPUT.LABEL_SPACE = domain``."""
+    """One ``INPUT.MAPPER_NAME`` mapper per domain, built with ``INPUT.LABEL_SPACE = domain`` and
+    the config's datasets of that domain only (the mapper checks they share its label space)."""
     from .mappers import build_mapper
 
     mappers = {}
@@ -217,6 +218,8 @@ def build_domain_mappers(cfg, domains: Sequence[str], is_train: bool) -> DomainM
         c = cfg.clone()
         c.defrost()
         c.INPUT.LABEL_SPACE = d
+        for key in ("TRAIN", "TEST"):
+            c.DATASETS[key] = tuple(n for n in cfg.DATASETS[key] if dataset_domain(n) == d)
         mappers[d] = build_mapper(c, is_train)
     return DomainMapper(mappers)
 

@@ -113,6 +113,46 @@ class RandomScale(T.Augmentation):
         return f"RandomScale(min_scale={self.min_scale}, max_scale={self.max_scale}{xy})"
 
 
+class LimitLongestEdge(T.Augmentation):
+    """Downscale (never upscale) so that the longer side is at most ``max_size``, keeping the
+    aspect ratio (bilinear): the test-time size limit of methods that otherwise run on the full
+    image (PGN), so a huge photo cannot exhaust memory."""
+
+    def __init__(self, max_size: int):
+        super().__init__()
+        if max_size <= 0:
+            raise ValueError(f"max_size must be positive, got {max_size}")
+        self.max_size = int(max_size)
+
+    def get_transform(self, image: np.ndarray) -> Transform:
+        h, w = image.shape[:2]
+        scale = self.max_size / max(h, w)
+        if scale >= 1.0:
+            return NoOpTransform()
+        new_h, new_w = max(1, int(h * scale + 0.5)), max(1, int(w * scale + 0.5))
+        return T.ResizeTransform(h, w, new_h, new_w, Image.BILINEAR)
+
+    def __repr__(self) -> str:
+        return f"LimitLongestEdge(max_size={self.max_size})"
+
+
+def build_test_resize(cfg) -> List[T.Augmentation]:
+    """The inference size policy, shared by the test mapper and :class:`ParsingPredictor`:
+
+    * ``INPUT.MIN_SIZE_TEST > 0``: Detectron2's ``ResizeShortestEdge(MIN_SIZE_TEST,
+      MAX_SIZE_TEST)`` (Parsing R-CNN: shorter side to 800, longer side at most 1333);
+    * ``INPUT.MIN_SIZE_TEST == 0`` (the full image, PGN): :class:`LimitLongestEdge` with
+      ``INPUT.MAX_SIZE_TEST`` (only images larger than that are downscaled);
+    * both 0: no resize at all.
+
+    Models return their outputs at the original size (``height``/``width`` of the inputs).
+    """
+    min_size, max_size = cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST
+    if min_size > 0:
+        return [T.ResizeShortestEdge(min_size, max_size, "choice")]
+    return [LimitLongestEdge(max_size)] if max_size > 0 else []
+
+
 def flip_logits(logits, label_space: LabelSpace):
     """Mirror the width axis of (..., K, H, W) logits and permute channels with ``flip_perm``.
 
@@ -141,13 +181,10 @@ def build_parsing_augmentation(cfg, is_train: bool, label_space: LabelSpace) -> 
     ``INPUT.PARSING.SCALE_RANGE``; "RandomScaleXY", the same with independent width and height
     factors; "none"), and ``INPUT.CROP`` when enabled (type
     "absolute_pad" = pad bottom/right to ``CROP.SIZE`` with 255 for labels then random crop;
-    other types are Detectron2's ``RandomCrop``). Test: ``ResizeShortestEdge(MIN_SIZE_TEST,
-    MAX_SIZE_TEST)``.
+    other types are Detectron2's ``RandomCrop``). Test: :func:`build_test_resize`.
     """
     if not is_train:
-        if cfg.INPUT.MIN_SIZE_TEST <= 0:
-            return []
-        return [T.ResizeShortestEdge(cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST, "choice")]
+        return build_test_resize(cfg)
     augs: List[T.Augmentation] = []
     flip = cfg.INPUT.RANDOM_FLIP
     if flip == "horizontal":

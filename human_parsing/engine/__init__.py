@@ -1,3 +1,5 @@
-from .trainer import ParsingTrainer, build_tta_model, TTA_REGISTRY
+from .checkpoint import AtomicCheckpointer, ParsingCheckpointer, build_checkpointer
+from .trainer import DeviceAMPTrainer, ParsingTrainer, TTA_REGISTRY, build_train_loop, build_tta_model
 
-__all__ = ["ParsingTrainer", "build_tta_model", "TTA_REGISTRY"]
+__all__ = ["ParsingTrainer", "DeviceAMPTrainer", "AtomicCheckpointer", "ParsingCheckpointer",
+           "build_checkpointer", "build_train_loop", "build_tta_model", "TTA_REGISTRY"]

@@ -1,17 +1,19 @@
 """One trainer for every human-parsing method.
 
-``ParsingTrainer`` is Detectron2's ``DefaultTrainer`` with three changes: data loaders use the
+``ParsingTrainer`` is Detectron2's ``DefaultTrainer`` with four changes: data loaders use the
 mapper named by ``INPUT.MAPPER_NAME``, evaluation uses the parsing evaluators chosen from the
-dataset's ``evaluator_type``, and DistributedDataParallel also works for CPU models (gloo), where
-PyTorch rejects ``device_ids``.
+dataset's ``evaluator_type``, DistributedDataParallel also works for CPU models (gloo), where
+PyTorch rejects ``device_ids``, ``SOLVER.AMP.ENABLED`` also works on CPU (bfloat16 autocast), and
+checkpoints are written to a temporary name then renamed
+(:class:`~human_parsing.engine.checkpoint.AtomicCheckpointer`).
 """
 import json
 import logging
 import os
+import time
 import weakref
 
 import torch
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import MetadataCatalog, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import AMPTrainer, DefaultTrainer, SimpleTrainer, TrainerBase
 from detectron2.evaluation import DatasetEvaluators
@@ -20,7 +22,16 @@ from detectron2.utils.logger import setup_logger
 from detectron2.utils.registry import Registry
 from torch.nn.parallel import DistributedDataParallel
 
-__all__ = ["ParsingTrainer", "create_ddp_model", "build_tta_model", "TTA_REGISTRY"]
+from .checkpoint import build_checkpointer
+
+__all__ = [
+    "ParsingTrainer",
+    "DeviceAMPTrainer",
+    "build_train_loop",
+    "create_ddp_model",
+    "build_tta_model",
+    "TTA_REGISTRY",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +67,53 @@ def create_ddp_model(model, **kwargs):
     return DistributedDataParallel(model, **kwargs)
 
 
+_AMP_PRECISIONS = {"float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class DeviceAMPTrainer(AMPTrainer):
+    """Detectron2's ``AMPTrainer`` for any device: autocast on the model's device type (CPU too,
+    where ``AMPTrainer`` asserts CUDA and uses ``torch.cuda.amp``). Loss scaling only for float16:
+    bfloat16 has float32's exponent range, so its gradients do not underflow."""
+
+    def __init__(self, model, data_loader, optimizer, precision: torch.dtype = torch.float16, **kwargs):
+        self.device_type = next(model.parameters()).device.type
+        scaler = torch.amp.GradScaler(self.device_type, enabled=precision == torch.float16)
+        super().__init__(model, data_loader, optimizer, grad_scaler=scaler, precision=precision, **kwargs)
+
+    def run_step(self):
+        assert self.model.training, "[DeviceAMPTrainer] model was changed to eval mode!"
+        start = time.perf_counter()
+        data = next(self._data_loader_iter)
+        data_time = time.perf_counter() - start
+        if self.zero_grad_before_forward:
+            self.optimizer.zero_grad()
+        with torch.autocast(self.device_type, dtype=self.precision):
+            loss_dict = self.model(data)
+            if isinstance(loss_dict, torch.Tensor):
+                loss_dict = {"total_loss": loss_dict}
+            losses = sum(loss_dict.values())
+        if not self.zero_grad_before_forward:
+            self.optimizer.zero_grad()
+        self.grad_scaler.scale(losses).backward()
+        self.after_backward()
+        self._write_metrics(loss_dict, data_time)
+        self.grad_scaler.step(self.optimizer)
+        self.grad_scaler.update()
+
+
+def build_train_loop(cfg, model, data_loader, optimizer) -> SimpleTrainer:
+    """``SimpleTrainer``, or with ``SOLVER.AMP.ENABLED`` a ``DeviceAMPTrainer`` in
+    ``SOLVER.AMP.PRECISION`` ("auto": float16 on CUDA as Detectron2, bfloat16 elsewhere)."""
+    if not cfg.SOLVER.AMP.ENABLED:
+        return SimpleTrainer(model, data_loader, optimizer)
+    name = cfg.SOLVER.AMP.get("PRECISION", "auto")
+    if name == "auto":
+        name = "float16" if next(model.parameters()).is_cuda else "bfloat16"
+    if name not in _AMP_PRECISIONS:
+        raise ValueError(f"SOLVER.AMP.PRECISION must be 'auto' or one of {sorted(_AMP_PRECISIONS)}, got {name!r}")
+    return DeviceAMPTrainer(model, data_loader, optimizer, precision=_AMP_PRECISIONS[name])
+
+
 def _write_results(cfg, results, filename):
     if comm.is_main_process() and cfg.OUTPUT_DIR:
         os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
@@ -80,11 +138,9 @@ class ParsingTrainer(DefaultTrainer):
         # multi-domain models leave the heads of the domains absent from a batch unused
         multi_domain = cfg.DATALOADER.MULTI_DOMAIN.ENABLED or len(cfg.MODEL.SEMANTIC.DOMAINS) > 1
         model = create_ddp_model(model, broadcast_buffers=False, find_unused_parameters=multi_domain)
-        self._trainer = (AMPTrainer if cfg.SOLVER.AMP.ENABLED else SimpleTrainer)(
-            model, data_loader, optimizer
-        )
+        self._trainer = build_train_loop(cfg, model, data_loader, optimizer)
         self.scheduler = self.build_lr_scheduler(cfg, optimizer)
-        self.checkpointer = DetectionCheckpointer(model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
+        self.checkpointer = build_checkpointer(cfg, model, cfg.OUTPUT_DIR, trainer=weakref.proxy(self))
         self.start_iter = 0
         self.max_iter = cfg.SOLVER.MAX_ITER
         self.cfg = cfg
@@ -136,11 +192,26 @@ class ParsingTrainer(DefaultTrainer):
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
+        """By the dataset's ``evaluator_type``: "parsing" / "sem_seg_parsing" → ``ParsingEvaluator``
+        (+ ``ParsingBoxEvaluator`` for "parsing" with ``TEST.PARSING_EVAL.BOX_AP``); "coco" (e.g.
+        COCO keypoints for the keypoint pre-training) → Detectron2's ``COCOEvaluator`` with the
+        official COCO API."""
+        from detectron2.data import MetadataCatalog
+        from detectron2.evaluation import COCOEvaluator
+
         from human_parsing.evaluation import build_parsing_evaluator
+        from human_parsing.evaluation.box import ParsingBoxEvaluator
 
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        return DatasetEvaluators([build_parsing_evaluator(cfg, dataset_name, output_folder)])
+        etype = MetadataCatalog.get(dataset_name).get("evaluator_type", "parsing")
+        if etype == "coco":
+            return COCOEvaluator(dataset_name, output_dir=output_folder, use_fast_impl=False)
+        evaluators = [build_parsing_evaluator(cfg, dataset_name, output_folder)]
+        if etype == "parsing" and cfg.TEST.PARSING_EVAL.BOX_AP:
+            evaluators.append(ParsingBoxEvaluator(dataset_name, output_folder,
+                                                  area=cfg.TEST.PARSING_EVAL.BOX_AREA))
+        return DatasetEvaluators(evaluators)
 
     @classmethod
     def test(cls, cfg, model, evaluators=None):

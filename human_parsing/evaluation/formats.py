@@ -16,14 +16,21 @@ Predictions (``--pred-format``):
     map + ``<id>.txt`` with line k = ``class score`` of pixel value k; optionally
     ``cihp_human_maps/<id>.png`` + ``<id>.txt`` (line k = ``label score`` or ``label, score``).
   * ``semantic``: ``<id>.png`` label maps.
-Every reader raises :class:`~human_parsing.data.io.DataFormatError` naming the offending file.
+Every reader raises :class:`~human_parsing.data.io.DataFormatError` naming the offending file;
+scores must be finite numbers. Label PNGs are read by ``read_label_map`` (colour-coded ones are
+decoded through ``label_space``'s palette when given, else rejected).
+
+Missing predictions, one rule for every format (:func:`match_predictions`): a GT image without a
+prediction counts as having no detection (the caller warns with the list); a prediction folder
+that is absent or has no prediction for any GT image is an error naming the folder.
 """
 
 import glob
 import json
+import math
 import os
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
@@ -40,6 +47,8 @@ __all__ = [
     "GT_FORMATS",
     "PRED_FORMATS",
     "list_gt_images",
+    "list_pred_images",
+    "match_predictions",
     "read_gt",
     "load_instances_json",
     "read_pred",
@@ -87,8 +96,52 @@ def write_id_map(path: str, ids: np.ndarray) -> None:
         img.save(tmp, format="PNG")
 
 
-def _read_labels(path: str, num_classes: int, hw=None) -> np.ndarray:
-    arr = read_label_map(path)
+# What each prediction format holds per image (for error messages).
+_PRED_LAYOUT = {
+    "instances": "instances.json",
+    "cihp_submission": "cihp_parsing_maps/<id>.png or cihp_instance_part_maps/<id>.txt",
+    "semantic": "<id>.png",
+}
+
+
+def list_pred_images(pred_dir: str, fmt: str, index: Optional[dict] = None) -> List[str]:
+    """Image ids that have a prediction in ``pred_dir``, sorted (``index``: the loaded
+    ``instances.json`` of the ``instances`` format, read here if not given)."""
+    if not os.path.isdir(pred_dir):
+        raise DataFormatError(f"{pred_dir}: prediction folder not found")
+    if fmt == "instances":
+        if index is None and not os.path.isfile(os.path.join(pred_dir, "instances.json")):
+            return []
+        return sorted(index if index is not None else load_instances_json(pred_dir))
+    if fmt == "semantic":
+        files = glob.glob(os.path.join(glob.escape(pred_dir), "*.png"))
+    elif fmt == "cihp_submission":
+        d = glob.escape(pred_dir)
+        files = glob.glob(os.path.join(d, "cihp_parsing_maps", "*.png"))
+        files += glob.glob(os.path.join(d, "cihp_instance_part_maps", "*.txt"))
+    else:
+        raise ValueError(f"Unknown prediction format {fmt!r}; expected one of {PRED_FORMATS}")
+    return sorted({os.path.splitext(os.path.basename(f))[0] for f in files})
+
+
+def match_predictions(
+    pred_dir: str, fmt: str, gt_ids: List[str], index: Optional[dict] = None
+) -> Tuple[List[str], List[str]]:
+    """``(GT ids without a prediction, predicted ids not in the GT)``; raises a
+    ``DataFormatError`` naming ``pred_dir`` when no GT image has a prediction."""
+    predicted = set(list_pred_images(pred_dir, fmt, index))
+    gt = set(gt_ids)
+    if not predicted & gt:
+        example = f", e.g. it has {sorted(predicted)[:3]}" if predicted else ""
+        raise DataFormatError(
+            f"{pred_dir}: no prediction for any of the {len(gt)} GT images in format {fmt!r} "
+            f"(expected {_PRED_LAYOUT[fmt]} per GT image id such as {sorted(gt)[0]!r}{example})"
+        )
+    return [i for i in gt_ids if i not in predicted], sorted(predicted - gt)
+
+
+def _read_labels(path: str, num_classes: int, hw=None, label_space=None, channel=None):
+    arr = read_label_map(path, label_space, channel)
     check_label_values(arr, num_classes, path)
     if hw is not None and arr.shape != tuple(hw):
         raise DataFormatError(
@@ -116,13 +169,16 @@ def _persons_from_ids(labels: np.ndarray, humans: np.ndarray) -> np.ndarray:
 
 
 def read_gt(
-    gt_dir: str, fmt: str, image_id: str, num_classes: int
+    gt_dir: str, fmt: str, image_id: str, num_classes: int, label_space=None
 ) -> Dict[str, Optional[np.ndarray]]:
-    """GT of one image: ``sem`` (H, W), ``persons`` (N, H, W) or None, ``part_layers`` or None."""
+    """GT of one image: ``sem`` (H, W), ``persons`` (N, H, W) or None, ``part_layers`` or None.
+    ``label_space`` (optional) decodes colour-coded label PNGs."""
+    ls = label_space
     if fmt == "semantic":
-        return {"sem": _read_labels(os.path.join(gt_dir, image_id + ".png"), num_classes)}
+        return {"sem": _read_labels(os.path.join(gt_dir, image_id + ".png"), num_classes, None, ls)}
     if fmt == "cihp":
-        sem = _read_labels(os.path.join(gt_dir, "Category_ids", image_id + ".png"), num_classes)
+        cat = os.path.join(gt_dir, "Category_ids", image_id + ".png")
+        sem = _read_labels(cat, num_classes, None, ls)
         humans = read_id_map(os.path.join(gt_dir, "Human_ids", image_id + ".png"))
         if humans.shape != sem.shape:
             raise DataFormatError(
@@ -148,7 +204,8 @@ def read_gt(
             m = _MHP_RE.match(os.path.basename(f))
             if m and m.group(1) == image_id:
                 keyed.append((int(m.group(3)), f))
-        persons = [_read_labels(f, num_classes) for _, f in sorted(keyed)]
+        # MHP v2 label PNGs have 3 channels, the index in channel 0 (its README)
+        persons = [_read_labels(f, num_classes, channel=0) for _, f in sorted(keyed)]
         if persons:
             persons = np.stack(persons)
             sem = np.zeros(persons.shape[1:], np.uint8)
@@ -162,8 +219,20 @@ def read_gt(
     raise ValueError(f"Unknown GT format {fmt!r}; expected one of {GT_FORMATS}")
 
 
+def _finite_score(value, where: str) -> float:
+    """``value`` as a finite float, else a ``DataFormatError`` starting with ``where``."""
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        raise DataFormatError(f"{where}: score {value!r} is not a number") from None
+    if not math.isfinite(score):
+        raise DataFormatError(f"{where}: score is {score} (scores must be finite numbers)")
+    return score
+
+
 def load_instances_json(pred_dir: str) -> Dict[str, list]:
-    """The ``instances.json`` mapping of a prediction folder, keys as strings."""
+    """The ``instances.json`` mapping of a prediction folder, keys as strings; every entry is
+    checked (a ``parsing`` path and a finite ``score``), errors name the file and the image id."""
     path = os.path.join(pred_dir, "instances.json")
     try:
         with open(path) as f:
@@ -172,26 +241,37 @@ def load_instances_json(pred_dir: str) -> Dict[str, list]:
         raise DataFormatError(f"{path}: cannot read prediction index ({e})") from e
     if not isinstance(data, dict):
         raise DataFormatError(f"{path}: expected an object mapping image id -> list of instances")
-    return {str(k): v for k, v in data.items()}
+    data = {str(k): v for k, v in data.items()}
+    for image_id, entries in data.items():
+        if not isinstance(entries, list):
+            raise DataFormatError(f"{path}: image {image_id}: expected a list of instances")
+        for k, ent in enumerate(entries):
+            if not isinstance(ent, dict) or not isinstance(ent.get("parsing"), str):
+                raise DataFormatError(
+                    f"{path}: image {image_id}: entry {k} needs a 'parsing' png path, got {ent!r:.100}"
+                )
+            _finite_score(ent.get("score"), f"{path}: image {image_id}: entry {k}")
+    return data
 
 
-def read_pred(pred_dir: str, fmt: str, image_id: str, num_classes: int, index=None):
-    """Prediction of one image as a dict (keys as in ``image_record``), or None if absent."""
+def read_pred(pred_dir: str, fmt: str, image_id: str, num_classes: int, index=None, label_space=None):
+    """Prediction of one image as a dict (keys as in ``image_record``), or None if absent.
+    ``label_space`` (optional) decodes colour-coded label PNGs."""
     if fmt == "semantic":
         path = os.path.join(pred_dir, image_id + ".png")
-        return {"sem": _read_pred_labels(path, num_classes)} if os.path.isfile(path) else None
+        return {"sem": _read_pred_labels(path, num_classes, label_space)} if os.path.isfile(path) else None
     if fmt == "instances":
         if image_id not in index:
             return None
         crops, offsets, scores = [], [], []
         for k, ent in enumerate(index[image_id]):
+            where = f"{os.path.join(pred_dir, 'instances.json')}: image {image_id}: entry {k}"
             try:
-                path, score = os.path.join(pred_dir, ent["parsing"]), float(ent["score"])
-            except (KeyError, TypeError, ValueError) as e:
-                raise DataFormatError(
-                    f"{pred_dir}/instances.json: bad entry {k} of {image_id}"
-                ) from e
-            m = _read_pred_labels(path, num_classes)
+                path = os.path.join(pred_dir, ent["parsing"])
+            except (KeyError, TypeError) as e:
+                raise DataFormatError(f"{where}: no 'parsing' png path") from e
+            score = _finite_score(ent.get("score"), where)
+            m = _read_pred_labels(path, num_classes, label_space)
             if crops and m.shape != size:
                 raise DataFormatError(
                     f"{path}: size {m.shape[::-1]} differs from {size[::-1]} (WxH) of "
@@ -215,12 +295,12 @@ def read_pred(pred_dir: str, fmt: str, image_id: str, num_classes: int, index=No
             out["size"] = size
         return out
     if fmt == "cihp_submission":
-        return _read_cihp_submission(pred_dir, image_id, num_classes)
+        return _read_cihp_submission(pred_dir, image_id, num_classes, label_space)
     raise ValueError(f"Unknown prediction format {fmt!r}; expected one of {PRED_FORMATS}")
 
 
-def _read_pred_labels(path: str, num_classes: int) -> np.ndarray:
-    arr = read_label_map(path)
+def _read_pred_labels(path: str, num_classes: int, label_space=None) -> np.ndarray:
+    arr = read_label_map(path, label_space)
     bad = arr >= num_classes
     if bad.any():
         raise DataFormatError(
@@ -229,7 +309,16 @@ def _read_pred_labels(path: str, num_classes: int) -> np.ndarray:
     return arr
 
 
-def _read_cihp_submission(pred_dir: str, image_id: str, num_classes: int):
+def _read_scores(path: str, rows: List[List[str]], image_id: str) -> np.ndarray:
+    """Column 2 of a ``class score`` txt as finite floats; errors name the file, image and line."""
+    where = f"{path}: image {image_id}: line"
+    try:
+        return np.array([_finite_score(r[1], f"{where} {n}") for n, r in enumerate(rows, 1)], np.float64)
+    except IndexError:
+        raise DataFormatError(f"{path}: image {image_id}: lines must be '<class> <score>'") from None
+
+
+def _read_cihp_submission(pred_dir: str, image_id: str, num_classes: int, label_space=None):
     sem_p = os.path.join(pred_dir, "cihp_parsing_maps", image_id + ".png")
     part_p = os.path.join(pred_dir, "cihp_instance_part_maps", image_id + ".png")
     part_t = part_p[:-4] + ".txt"
@@ -239,20 +328,20 @@ def _read_cihp_submission(pred_dir: str, image_id: str, num_classes: int):
         return None
     out = {}
     if os.path.isfile(sem_p):
-        out["sem"] = _read_pred_labels(sem_p, num_classes)
+        out["sem"] = _read_pred_labels(sem_p, num_classes, label_space)
     if os.path.isfile(part_t):
         rows = _read_txt(part_t)
+        sc = _read_scores(part_t, rows, image_id)
         try:
             cls = np.array([int(r[0]) for r in rows], np.int64)
-            sc = np.array([float(r[1]) for r in rows], np.float64)
-        except (IndexError, ValueError) as e:
+        except ValueError as e:
             raise DataFormatError(f"{part_t}: lines must be '<class> <score>'") from e
         if cls.size and (cls.min() < 1 or cls.max() >= num_classes):
             raise DataFormatError(f"{part_t}: classes outside [1, {num_classes})")
         out.update(part_ids=read_id_map(part_p), part_classes=cls, part_scores=sc)
     if "sem" in out and os.path.isfile(hum_t):
         humans = read_id_map(hum_p)
-        sc = np.array([float(r[1]) for r in _read_txt(hum_t)], np.float64)
+        sc = _read_scores(hum_t, _read_txt(hum_t), image_id)
         maps = (
             np.stack([np.where(humans == k, out["sem"], 0) for k in range(1, sc.size + 1)]).astype(
                 np.uint8

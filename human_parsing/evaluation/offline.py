@@ -16,8 +16,9 @@ def init_worker(state: dict) -> None:
 def evaluate_one(image_id):
     """Read one image's GT and prediction and reduce them to an evaluation record."""
     a = _STATE["args"]
-    gt = formats.read_gt(a.gt, a.gt_format, image_id, a.num_classes)
-    pred = formats.read_pred(a.pred, a.pred_format, image_id, a.num_classes, _STATE.get("index"))
+    ls = getattr(a, "label_space", None) or None  # decodes colour-coded PNGs when given
+    gt = formats.read_gt(a.gt, a.gt_format, image_id, a.num_classes, ls)
+    pred = formats.read_pred(a.pred, a.pred_format, image_id, a.num_classes, _STATE.get("index"), ls)
     name = f"prediction of image {image_id} in {a.pred}"
     rec = image_record(gt, pred, _STATE["opts"], name)
     return image_id, rec, pred is None

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Optional
 
 import numpy as np
+import torch
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluator
 from detectron2.utils import comm
@@ -87,6 +88,7 @@ class ParsingEvaluator(DatasetEvaluator):
                 f"{dataset_name}: {len(names)} stuff_classes but num_classes={options.num_classes}"
             )
         self._name, self._opts = dataset_name, options
+        self._label_space = meta.get("label_space")  # decodes colour-coded GT PNGs, if any
         self._output_dir, self._distributed = output_dir, distributed
         self._write_predictions = write_predictions
         self._catalog = None  # image_id -> dataset record, built on first need
@@ -112,19 +114,14 @@ class ParsingEvaluator(DatasetEvaluator):
         return rec
 
     def _load_gt(self, inp: dict) -> dict:
-        from human_parsing.data.io import check_label_values, load_person_parsing, read_label_map
+        from human_parsing.data.io import load_person_parsing, load_sem_seg
 
         inp = self._gt_record(inp)
-        C, gt = self._opts.num_classes, {}
+        C, ls, gt = self._opts.num_classes, self._label_space, {}
         if set(self._opts.metrics) & {"semantic", "atr"} and inp.get("sem_seg_file_name"):
-            gt["sem"] = read_label_map(inp["sem_seg_file_name"])
-            check_label_values(gt["sem"], C, inp["sem_seg_file_name"])
-            if gt["sem"].shape != (inp["height"], inp["width"]):
-                raise ValueError(
-                    f"{inp['sem_seg_file_name']}: GT size {gt['sem'].shape} != record size"
-                )
+            gt["sem"] = load_sem_seg(inp, ls, C)
         if set(self._opts.metrics) & {"app", "apr"}:
-            gt["persons"] = load_person_parsing(inp, C)
+            gt["persons"] = load_person_parsing(inp, C, ls)
         if not gt:
             raise ValueError(
                 f"image {inp.get('image_id')}: no ground truth for {self._opts.metrics}"
@@ -140,7 +137,7 @@ class ParsingEvaluator(DatasetEvaluator):
             pred.update(
                 crops=pp.crops,
                 offsets=pp.offsets,
-                scores=inst.scores.detach().cpu().numpy(),
+                scores=_np(inst.scores),
                 size=tuple(pp.image_size),
             )
         if "part_instances" in out:  # optional, PGN style: ids (H, W), classes (K,), scores (K,)
@@ -151,9 +148,9 @@ class ParsingEvaluator(DatasetEvaluator):
                 part_scores=_np(pi["scores"]).astype(np.float64),
             )
         if "parsing" in out:
-            pred["sem"] = out["parsing"].detach().cpu().numpy()
+            pred["sem"] = _np(out["parsing"])
         elif "sem_seg" in out:
-            pred["sem"] = out["sem_seg"].argmax(dim=0).detach().cpu().numpy()
+            pred["sem"] = _np(out["sem_seg"].argmax(dim=0))
         return pred
 
     def process(self, inputs, outputs):
@@ -232,7 +229,12 @@ class ParsingEvaluator(DatasetEvaluator):
 
 
 def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+    """Tensor or array-like → numpy; bfloat16 tensors (autocast) go through float32, which numpy
+    lacks."""
+    if not hasattr(x, "detach"):
+        return np.asarray(x)
+    x = x.detach().cpu()
+    return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
 
 
 def default_options(meta, **overrides) -> ParsingEvalOptions:

@@ -52,8 +52,10 @@ class ParsingMaps:
         """Crop each map by its box and resize with nearest neighbour to (size, size).
 
         The official rule (methods.md §2.5): round the box to integers, slice rows
-        ``max(0, y1):y2`` and columns ``max(0, x1):x2`` (end exclusive), resize. Row/column
-        sampling index ``floor(i * h / size)`` is cv2's INTER_NEAREST rule.
+        ``max(0, y1):y2`` and columns ``max(0, x1):x2`` (end exclusive), resize. The sampling index
+        is cv2's INTER_NEAREST one, ``floor(i * (1 / (size / len)))`` in float64 (the exact
+        ``floor(i * len / size)`` differs from cv2 where ``i * len / size`` is an integer that the
+        double reciprocal lands just below).
 
         Args:
             boxes: (N, 4) XYXY boxes in this image's coordinates, one per map.
@@ -69,12 +71,15 @@ class ParsingMaps:
         x1, y1 = b[:, 0].clamp(min=0, max=W), b[:, 1].clamp(min=0, max=H)
         x2, y2 = b[:, 2].clamp(max=W), b[:, 3].clamp(max=H)
         w, h = (x2 - x1).clamp(min=0), (y2 - y1).clamp(min=0)
-        grid = torch.arange(size, dtype=torch.int64)
-        # (N, size) source rows/cols: cv2.INTER_NEAREST's floor(i * len / size), as the official code
-        rows = y1[:, None] + (grid[None] * h[:, None]) // size
-        cols = x1[:, None] + (grid[None] * w[:, None]) // size
-        rows = rows.clamp(max=H - 1).to(self.device)
-        cols = cols.clamp(max=W - 1).to(self.device)
+        grid = np.arange(size, dtype=np.float64)
+
+        def src(start, length):  # (N, size) source rows/cols in cv2's double arithmetic (numpy:
+            # torch rounds a scalar / tensor division differently)
+            inv = 1.0 / (size / length.clamp(min=1).numpy().astype(np.float64))
+            return start[:, None] + torch.from_numpy(np.floor(grid[None] * inv[:, None]).astype(np.int64))
+
+        rows = src(y1, h).clamp(max=H - 1).to(self.device)
+        cols = src(x1, w).clamp(max=W - 1).to(self.device)
         idx = torch.arange(n, device=self.device)[:, None, None]
         out = self.tensor[idx, rows[:, :, None], cols[:, None, :]].to(torch.int64)
         empty = ((w == 0) | (h == 0)).to(self.device)

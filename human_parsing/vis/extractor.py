@@ -2,14 +2,14 @@
 :class:`ParsingVisData` that every visualizer reads (the DensePose ``vis/extractor.py`` split).
 """
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
 from detectron2.structures import BoxMode
 
-from ..data.io import load_person_parsing, read_label_map
-from ..data.label_spaces import IGNORE_LABEL
+from ..data.io import load_person_parsing, load_sem_seg
+from ..data.label_spaces import IGNORE_LABEL, LabelSpace
 from ..structures import PersonParsing
 
 __all__ = [
@@ -81,15 +81,18 @@ def extract_from_outputs(outputs: dict) -> ParsingVisData:
     return ParsingVisData(tuple(size), parsing, pp, boxes, scores, edges)
 
 
-def extract_from_record(record: dict) -> ParsingVisData:
+def extract_from_record(
+    record: dict, label_space: Union[LabelSpace, str, None] = None
+) -> ParsingVisData:
     """Ground truth of a dataset dict (interface 1): the semantic map, the per-person maps and the
-    annotated boxes, read from the files the record names."""
+    annotated boxes, read from the files the record names. With ``label_space`` (the dataset's)
+    the files are decoded and checked as the mapper does, so bad labels fail here too."""
     size = (record["height"], record["width"])
-    parsing = read_label_map(record["sem_seg_file_name"]) if record.get("sem_seg_file_name") else None
+    parsing = load_sem_seg(record, label_space) if record.get("sem_seg_file_name") else None
     anns = record.get("annotations", [])
     pp = boxes = None
     if anns:
-        pp = PersonParsing.from_full(load_person_parsing(record))
+        pp = PersonParsing.from_full(load_person_parsing(record, label_space=label_space))
         boxes = np.array(
             [BoxMode.convert(a["bbox"], a["bbox_mode"], BoxMode.XYXY_ABS) for a in anns], np.float32
         )

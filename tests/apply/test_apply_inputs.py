@@ -48,7 +48,7 @@ def test_missing_inputs_raise_naming_the_path(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no images or videos"):
         list_inputs(str(tmp_path / "empty"))
-    with pytest.raises(FileNotFoundError, match="matches no file"):
+    with pytest.raises(FileNotFoundError, match="matches no image or video"):
         list_inputs(str(tmp_path / "*.png"))
 
 

@@ -21,6 +21,7 @@ from tests.data.fixtures import write_cihp, write_mhp_v2
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
 import convert_to_coco_parsing  # noqa: E402
+from human_parsing.utils.cli import run_tool  # noqa: E402
 
 
 def _read_back(out, split, prefix="CIHP", k=20):
@@ -108,8 +109,10 @@ def test_cli(tmp_path, capsys):
     args = ["--layout", "mhp_v2", "--root", root, "--split", "val", "--out", str(tmp_path / "o")]
     assert convert_to_coco_parsing.main(args) == 0
     assert capsys.readouterr().out.strip().endswith("MHP-v2_val.json")
-    assert convert_to_coco_parsing.main(args) == 1
-    assert "already exists" in capsys.readouterr().err
+    assert run_tool(convert_to_coco_parsing.main, "convert_to_coco_parsing", args) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("convert_to_coco_parsing: error: ") and "MHP-v2_val.json" in line
+    assert "already exists" in line
     assert convert_to_coco_parsing.main(args + ["--overwrite"]) == 0
 
 

@@ -82,6 +82,20 @@ def test_registry_and_build_from_cfg(record):
     assert test_out["image"].shape == (3, 800, 1067)  # MIN_SIZE_TEST 800 by default
 
 
+def test_person_masks_only_with_the_mask_head(record):
+    cfg = get_cfg()
+    add_human_parsing_config(cfg)
+    cfg.INPUT.LABEL_SPACE = "cihp"
+    cfg.INPUT.MIN_SIZE_TRAIN = (12,)
+    cfg.INPUT.RANDOM_FLIP = "none"
+    assert not cfg.MODEL.MASK_ON
+    inst = build_mapper(cfg, is_train=True)(record)["instances"]
+    assert not inst.has("gt_masks") and len(inst.gt_parsing) == 2
+    cfg.MODEL.MASK_ON = True
+    inst = build_mapper(cfg, is_train=True)(record)["instances"]
+    assert torch.equal(inst.gt_masks.tensor, (inst.gt_parsing.tensor > 0) & (inst.gt_parsing.tensor != 255))
+
+
 def test_instance_mapper_identity(record):
     out = _mapper([], human_ids_on=True, edges_on=True)(record)
     cat, hid = _scene()

@@ -70,3 +70,16 @@ def test_ablation_rows_differ_as_described():
     assert pbd == {"_gce": (0, 0), "_4conv_gce": (4, 0), "_gce_4conv": (0, 4), "_4conv_gce_4conv": (4, 4), "": (0, 4)}
     mhp = get_parsing_cfg(os.path.join(REPO, "configs", "MHP-v2", "parsing_rcnn_R_50_FPN_3x.yaml"))
     assert mhp.MODEL.ROI_PARSING_HEAD.TEST.SEMSEG_SCORE_THRESH == 0.05 and mhp.SOLVER.MAX_ITER == 72000
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[os.path.relpath(p, REPO) for p in CONFIGS])
+def test_official_detector_and_evaluation_settings(path):
+    """Faithful configs: border-straddling anchors out of the RPN loss (official STRADDLE_THRESH 0),
+    TTA base pass at the test max size, person box AP reported. The quick schedules keep
+    Detectron2's -1 on purpose (small images; see their header)."""
+    cfg, model = _build(path)
+    quick = "quick_schedules" in path
+    assert cfg.MODEL.RPN.BOUNDARY_THRESH == (-1 if quick else 0)
+    assert model.proposal_generator.anchor_boundary_thresh == cfg.MODEL.RPN.BOUNDARY_THRESH
+    assert cfg.TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE and cfg.TEST.AUG.MAX_SIZE == 4000
+    assert cfg.TEST.PARSING_EVAL.BOX_AP

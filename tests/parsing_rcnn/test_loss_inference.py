@@ -144,3 +144,16 @@ def test_fast_channel_argmax_matches_argmax_with_ties():
     x = torch.randint(0, 3, (5, 7, 9)).float()  # many ties: the first maximum must win
     assert torch.equal(_argmax_channels(x).long(), x.argmax(dim=0))
     assert _argmax_channels(torch.zeros(4, 2, 2)).sum() == 0
+
+
+def test_channel_argmax_loop_and_single_argmax_agree():
+    """The CPU loop and the one-kernel ``argmax`` (used on GPUs) give identical labels."""
+    from parsing_rcnn.inference import _argmax_channels
+
+    g = torch.Generator().manual_seed(0)
+    for k, h, w in ((20, 33, 17), (59, 64, 48), (2, 1, 1)):
+        for x in (torch.rand(k, h, w, generator=g),
+                  torch.randint(0, 4, (k, h, w), generator=g).float() / 4):  # ties
+            loop, single = _argmax_channels(x, loop=True), _argmax_channels(x, loop=False)
+            assert loop.dtype == single.dtype == torch.uint8
+            assert torch.equal(loop, single)

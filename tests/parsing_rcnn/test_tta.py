@@ -98,3 +98,25 @@ def test_tta_flip_needs_matching_label_space(tta_setup):
     bad.INPUT.LABEL_SPACE = "mhp_v2"
     with pytest.raises(ValueError, match="NUM_PARSING"):
         ParsingRCNNWithTTA(bad, model)
+
+
+@pytest.mark.parametrize("faithful", [True, False])
+def test_tta_max_size_per_scale(faithful):
+    """Official TTA: the test-scale pass and its flip at INPUT.MAX_SIZE_TEST, extra scales at
+    TEST.AUG.MAX_SIZE; Detectron2: TEST.AUG.MAX_SIZE everywhere."""
+    from parsing_rcnn.tta import ScaleMaxSizeMapperTTA
+
+    cfg = get_parsing_cfg(opts=["INPUT.MIN_SIZE_TEST", 80, "INPUT.MAX_SIZE_TEST", 300,
+                                "TEST.AUG.MIN_SIZES", (40, 80, 120), "TEST.AUG.MAX_SIZE", 900,
+                                "TEST.AUG.FLIP", True,
+                                "TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE", faithful])
+    assert get_parsing_cfg(opts=[]).TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE  # on in the base config
+    image = torch.zeros(3, 10, 100, dtype=torch.uint8)  # 1:10, so the max size binds
+    out = ScaleMaxSizeMapperTTA(cfg)({"image": image, "height": 10, "width": 100})
+    widths = [d["image"].shape[2] for d in out]
+    flips = [any(type(t).__name__ == "HFlipTransform" for t in d["transforms"].transforms) for d in out]
+    assert flips == [False, True] * 3
+    # short side 40 → 400 wide; 80 → 800, capped at 300 (faithful) or 900; 120 → 1200 capped at 900
+    assert widths == ([400, 400, 300, 300, 900, 900] if faithful else [400, 400, 800, 800, 900, 900])
+    tta = ParsingRCNNWithTTA(cfg, build_model(cfg).eval(), flip_perm=CIHP.flip_perm)
+    assert isinstance(tta.tta_mapper, ScaleMaxSizeMapperTTA)

@@ -490,8 +490,9 @@ def test_cli_names_the_missing_file(tmp_path, capsys):
     _write_folder(str(tmp_path / "in"))
     missing = os.path.join(str(tmp_path / "in"), "cihp_parsing_maps", "0000001.mat")
     os.remove(missing)
-    assert cli.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 1
-    assert missing in capsys.readouterr().err
+    argv = ["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]
+    assert cli.run_tool(cli.main, "pgn_partition", argv) == 2
+    assert f"pgn_partition: error: {missing}: file not found" in capsys.readouterr().err
     assert not os.path.exists(str(tmp_path / "out" / "cihp_human_maps" / "0000001.png"))
 
 
@@ -501,8 +502,9 @@ def test_cli_names_an_unreadable_file(tmp_path, capsys):
     bad = os.path.join(str(tmp_path / "in"), "cihp_edge_maps", "0000001.png")
     with open(bad, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n truncated")
-    assert cli.main(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 1
-    assert bad in capsys.readouterr().err
+    argv = ["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]
+    assert cli.run_tool(cli.main, "pgn_partition", argv) == 2
+    assert f"pgn_partition: error: {bad}: " in capsys.readouterr().err
 
 
 def test_cli_parallel_matches_serial(tmp_path):

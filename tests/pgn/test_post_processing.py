@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from pgn.post_processing import instances_from_human_map, pgn_postprocess
+from pgn.post_processing import (
+    instances_from_human_map,
+    pgn_postprocess,
+    postprocess_at_output_size,
+    working_size,
+)
 
 
 def test_instances_from_human_map_by_hand():
@@ -96,3 +101,27 @@ def test_postprocess_edge_thresh_decides_the_split():
     edge[3:37, 29:31] = 0.0
     assert len(pgn_postprocess(logits, edge, partition_mode="clean", edge_thresh=0.2)["instances"]) == 2
     assert len(pgn_postprocess(logits, edge, partition_mode="clean", edge_thresh=0.6)["instances"]) == 1
+
+
+def test_outputs_of_a_downscaled_image_are_upscaled_to_the_original_size():
+    """A huge image the size policy downscaled: partition at the logits' size, maps upscaled ×4
+    by nearest neighbour, area scores ×16, boxes in original pixels."""
+    logits, edge = _two_people_logits()
+    small = pgn_postprocess(logits, edge, partition_mode="faithful")
+    big = postprocess_at_output_size(logits, edge, (160, 240), partition_mode="faithful")
+    up = np.kron(small["parsing"].numpy(), np.ones((4, 4), np.int64))
+    assert big["parsing"].shape == (160, 240) and np.array_equal(big["parsing"].numpy(), up)
+    ids_up = np.kron(small["part_instances"]["ids"].numpy(), np.ones((4, 4), np.int64))
+    assert np.array_equal(big["part_instances"]["ids"].numpy(), ids_up)
+    assert torch.allclose(big["part_instances"]["scores"], small["part_instances"]["scores"] * 16)
+    assert big["edges"].shape == (160, 240)
+    # bilinear: output pixel 4i + 2 samples source i + 1/8 on each axis, weight (7/8)² on pixel i
+    # (0/1 steps: off by at most 1 - 49/64 at a corner), nearest neighbour would be exact
+    diff = (big["edges"][2::4, 2::4] - torch.sigmoid(edge)).abs()
+    assert diff.max() <= 1 - 49 / 64 + 1e-4 and diff.max() > 0.1
+    assert sorted(big["instances"].pred_boxes.tensor.tolist()) == [[40, 20, 116, 140], [120, 20, 200, 140]]
+    assert torch.allclose(big["instances"].scores.sort().values, small["instances"].scores.sort().values * 16)
+    # an output no larger than the logits: resized logits, as before (the official test)
+    same = postprocess_at_output_size(logits, edge, (40, 60), partition_mode="faithful")
+    assert torch.equal(same["parsing"], small["parsing"])
+    assert working_size((40, 60), (160, 240)) == (40, 60) and working_size((40, 60), (20, 30)) == (20, 30)

@@ -41,17 +41,17 @@ class _FakePGN(nn.Module):
 def test_flip_swaps_channels_and_scales_average(monkeypatch):
     seen = {}
 
-    def capture(parsing, edge, partition_mode, edge_thresh):
-        seen.update(parsing=parsing, edge=edge, mode=partition_mode)
+    def capture(parsing, edge, output_size, partition_mode, edge_thresh):
+        seen.update(parsing=parsing, edge=edge, mode=partition_mode, size=output_size)
         return {}
 
-    monkeypatch.setattr(tta_module, "pgn_postprocess", capture)
+    monkeypatch.setattr(tta_module, "postprocess_at_output_size", capture)
     tta = PGNWithTTA(
         model=_FakePGN(), parsing_scales=(1.0, 2.0), edge_scales=(1.0,), flip=True, flip_perm=[0, 2, 1, 3]
     )
     tta([{"image": torch.zeros(3, 8, 8, dtype=torch.uint8), "height": 8, "width": 8}])
     p, e = seen["parsing"], seen["edge"]
-    assert p.shape == (4, 8, 8) and seen["mode"] == "clean"
+    assert p.shape == (4, 8, 8) and seen["mode"] == "clean" and seen["size"] == (8, 8)
     # channel 3: w/8 is 1 at scale 1 and 2 at scale 2 (resized back, constant) -> mean 1.5
     assert torch.allclose(p[3], torch.full((8, 8), 1.5))
     # direct copy: channel 1 hot on column 0; mirrored copy: hot on its column 0 = original

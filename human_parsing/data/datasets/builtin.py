@@ -205,7 +205,7 @@ if __name__ == "__main__":
         dicts = DatasetCatalog.get(args.name)
         print(_summary(args.name, dicts))
         if args.check:
-            n = check_dataset_dicts(dicts, MetadataCatalog.get(args.name).num_parsing)
+            n = check_dataset_dicts(dicts, MetadataCatalog.get(args.name).label_space)
             print(f"  check passed: every file readable, sizes and labels valid ({n} persons)")
     except DataFormatError as e:
         sys.exit(f"error: {e}")

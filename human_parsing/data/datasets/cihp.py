@@ -112,7 +112,7 @@ def load_cihp_instances(root: str, split: str, dataset_name: Optional[str] = Non
     key = SplitCache.fingerprint(deps, stats)
     entries = cache.get(key)
     if entries is None:
-        scanned = parallel_map(lambda p: _scan(p, annotated), per_id)
+        scanned = parallel_map(lambda p: _scan(p, annotated), per_id, desc=f"scanning {name}")
         entries = dict(zip(ids, scanned))
         cache.put(key, entries)
 

@@ -105,6 +105,8 @@ def load_coco_parsing_json(
                 }
                 if ann.get("keypoints"):
                     obj["keypoints"] = list(ann["keypoints"])
+                if "area" in ann:  # the person's pixel count, for box AP's size ranges
+                    obj["area"] = float(ann["area"])
                 deps.append(obj["parsing"]["file_name"])
                 objs.append(obj)
             rec["annotations"] = objs

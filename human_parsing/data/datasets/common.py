@@ -34,12 +34,15 @@ __all__ = [
     "image_size",
     "tight_boxes",
     "parallel_map",
+    "progress",
     "SplitCache",
     "cache_dir",
 ]
 
 # Bump when the content of cache entries changes, so stale caches are ignored.
 _CACHE_VERSION = 1
+# Seconds before a progress bar appears: loops shorter than this show none.
+PROGRESS_DELAY = 2.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -125,15 +128,34 @@ def tight_boxes(ids: np.ndarray) -> Dict[int, List[int]]:
     }
 
 
-def parallel_map(fn: Callable[[T], R], items: Iterable[T], num_workers: Optional[int] = None) -> List[R]:
-    """``[fn(x) for x in items]`` on a thread pool (file reads and PNG decoding release the GIL)."""
+def progress(items: Iterable[T], desc: Optional[str], total: Optional[int] = None) -> Iterable[T]:
+    """``items`` with a tqdm bar on stderr named ``desc`` (None: no bar). The bar appears only
+    after ``PROGRESS_DELAY`` s (short loops stay quiet) and only on a terminal (tqdm's
+    ``disable=None``), so logs, pipes and tests get no bars."""
+    if desc is None:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(
+        items, desc=desc, total=total, delay=PROGRESS_DELAY, disable=None, leave=False, dynamic_ncols=True
+    )
+
+
+def parallel_map(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    num_workers: Optional[int] = None,
+    desc: Optional[str] = None,
+) -> List[R]:
+    """``[fn(x) for x in items]`` on a thread pool (file reads and PNG decoding release the GIL),
+    with a progress bar named ``desc`` (see :func:`progress`)."""
     items = list(items)
     if num_workers is None:
         num_workers = min(8, 2 * (os.cpu_count() or 1))
     if len(items) < 4 or num_workers <= 1:
-        return [fn(x) for x in items]
+        return [fn(x) for x in progress(items, desc)]
     with ThreadPoolExecutor(max_workers=num_workers) as ex:
-        return list(ex.map(fn, items))
+        return list(progress(ex.map(fn, items), desc, len(items)))
 
 
 def cache_dir(root: str) -> str:

@@ -1,9 +1,11 @@
 """Reader for the official LV-MHP-v2 layout (methods.md §1.3).
 
 Each person has its own label PNG ``parsing_annos/<id>_<NN>_<kk>.png`` (NN persons, kk 1-based),
-whose 3 channels are read from channel 0. MHP v2 ships no per-image semantic map, so one is
-derived at first load into the cache folder (people painted in kk order, later wins, like
-``PersonParsing.paint``); records point to it through ``sem_seg_file_name``.
+whose 3 channels are read from channel 0 (the official README: the annotation tool saved 3
+channels, use the first); records say so with ``parsing["channel"] = 0``. MHP v2 ships no
+per-image semantic map, so one is derived at first load into the cache folder (people painted in
+kk order, later wins, like ``PersonParsing.paint``); records point to it through
+``sem_seg_file_name``.
 """
 import logging
 import os
@@ -83,7 +85,7 @@ def _scan(image: str, person_files: List[str], seg_file: Optional[str], num_clas
         return entry
     maps = np.zeros((len(person_files), h, w), dtype=np.uint8)
     for j, path in enumerate(person_files):
-        m = read_label_map(path)
+        m = read_label_map(path, channel=0)
         check_same_size((h, w), m.shape, path, image)
         check_label_values(m, num_classes, path)
         maps[j] = m
@@ -139,7 +141,8 @@ def load_mhp_v2_instances(root: str, split: str, dataset_name: Optional[str] = N
         entries = None  # the derived semantic maps were removed: derive them again
     if entries is None:
         k = get_label_space("mhp_v2").num_classes
-        scanned = parallel_map(lambda a: _scan(*a, k), [(im, persons[i], segs[i]) for i, im in zip(ids, images)])
+        args = [(im, persons[i], segs[i]) for i, im in zip(ids, images)]
+        scanned = parallel_map(lambda a: _scan(*a, k), args, desc=f"scanning {name}")
         entries = dict(zip(ids, scanned))
         cache.put(key, entries)
 
@@ -155,7 +158,7 @@ def load_mhp_v2_instances(root: str, split: str, dataset_name: Optional[str] = N
                     "bbox_mode": BoxMode.XYXY_ABS,
                     "category_id": 0,
                     "iscrowd": 0,
-                    "parsing": {"file_name": persons[i][j]},
+                    "parsing": {"file_name": persons[i][j], "channel": 0},
                 }
                 for j, *box in e["persons"]
             ]

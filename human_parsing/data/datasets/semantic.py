@@ -128,7 +128,7 @@ def load_semantic_parsing(
     key = SplitCache.fingerprint(deps, stats)
     entries = cache.get(key)
     if entries is None:
-        entries = dict(zip(ids, parallel_map(_scan, pairs)))
+        entries = dict(zip(ids, parallel_map(_scan, pairs, desc=f"scanning {name}")))
         cache.put(key, entries)
 
     records = [

@@ -3,18 +3,21 @@ values and sizes (what the mapper would find later, found up front). Used by
 ``python -m human_parsing.data.datasets.builtin NAME --check``.
 """
 import logging
-from typing import List, Optional
+from typing import List, Optional, Union
 
-from ..io import DataFormatError, check_label_values, load_person_parsing, read_image, read_label_map
-from .common import check_same_size, parallel_map
+from ..io import DataFormatError, load_person_parsing, load_sem_seg, read_image
+from ..label_spaces import LabelSpace
+from .common import parallel_map
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["check_record", "check_dataset_dicts"]
 
 
-def check_record(record: dict, num_classes: int) -> int:
-    """Decode one record's files; raise ``DataFormatError`` naming the first bad file.
+def check_record(record: dict, label_space: Union[LabelSpace, str, int]) -> int:
+    """Decode one record's files as the mapper does; raise ``DataFormatError`` naming the first
+    bad file. ``label_space`` (or only its number of classes, then without colour decoding)
+    gives the valid values.
 
     Returns the number of people whose part map has at least one labelled pixel.
     """
@@ -25,18 +28,20 @@ def check_record(record: dict, num_classes: int) -> int:
             f"{record['file_name']}: image is {img.shape[1]}x{img.shape[0]} (WxH) but its record "
             f"says {hw[1]}x{hw[0]}"
         )
+    k, ls = (label_space, None) if isinstance(label_space, int) else (None, label_space)
     if "sem_seg_file_name" in record:
-        sem = read_label_map(record["sem_seg_file_name"])
-        check_same_size(hw, sem.shape, record["sem_seg_file_name"], record["file_name"])
-        check_label_values(sem, num_classes, record["sem_seg_file_name"])
+        load_sem_seg(record, ls, k)
     if not record.get("annotations"):
         return 0
-    maps = load_person_parsing(record, num_classes)
+    maps = load_person_parsing(record, k, ls)
     return int((maps.reshape(len(maps), -1).max(axis=1) > 0).sum())
 
 
-def check_dataset_dicts(dicts: List[dict], num_classes: int, num_workers: Optional[int] = None) -> int:
+def check_dataset_dicts(
+    dicts: List[dict], label_space: Union[LabelSpace, str, int], num_workers: Optional[int] = None
+) -> int:
     """Check every record (thread pool); returns the number of people with labelled pixels."""
-    counts = parallel_map(lambda r: check_record(r, num_classes), dicts, num_workers)
+    check = lambda r: check_record(r, label_space)  # noqa: E731
+    counts = parallel_map(check, dicts, num_workers, desc="checking")
     logger.info(f"Checked {len(dicts)} records: all files readable, sizes and label values valid")
     return sum(counts)

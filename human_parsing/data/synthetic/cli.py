@@ -14,6 +14,7 @@ from .generate import (
     read_summary,
 )
 from .layouts import LAYOUTS
+from ...utils.cli import add_debug_argument
 
 __all__ = ["parse_size", "main"]
 
@@ -49,6 +50,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         "uses 1.8, about 25%% person pixels as in CIHP-like framing)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace files that already exist")
+    add_debug_argument(p)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     num_images = DEFAULT_NUM_IMAGES[args.split] if args.num_images is None else args.num_images

@@ -19,6 +19,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from ..datasets.common import progress
 from ..io import write_text
 from ..label_spaces import get_label_space
 from .layouts import (
@@ -68,8 +69,9 @@ def _merge(src: str, dst: str, overwrite: bool) -> int:
     existing = [f for f in files if os.path.exists(os.path.join(dst, f))]
     if existing and not overwrite:
         raise FileExistsError(
-            f"{os.path.join(dst, existing[0])} already exists ({len(existing)} of the {len(files)} "
-            f"files to write are there already); pass overwrite=True (--overwrite) to replace them"
+            f"{os.path.join(dst, existing[0])}: already exists ({len(existing)} of the {len(files)} "
+            f"files to write are there already); pass --overwrite (overwrite=True in Python) to "
+            "replace them"
         )
     for rel in files:
         os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
@@ -84,7 +86,7 @@ def _write_scenes(
     ids: List[str] = []
     joints, coco, counts, heights = [], [], [], []
     present = np.zeros(256, dtype=bool)
-    for i in range(num_images):
+    for i in progress(range(num_images), f"writing synthetic {layout} {split}"):
         scene = generate_scene(seed, i, size, person_scale)
         iid = image_id(layout, split, i)
         write_scene(layout, out, split, iid, scene)
