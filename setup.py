@@ -10,7 +10,8 @@ setup(
     version="0.1.0",
     description="Human parsing toolkit on Detectron2",
     packages=find_packages(include=["human_parsing*", "parsing_rcnn*", "pgn*"])
-    + ["grapy_ml", "corrpm", "sst"],
+    + ["grapy_ml", "corrpm", "sst"]
+    + ["corrpm." + p for p in find_packages("projects/CorrPM/corrpm")],
     package_dir={
         "grapy_ml": "projects/GrapyML/grapy_ml",
         "corrpm": "projects/CorrPM/corrpm",

@@ -7,14 +7,20 @@
 See ``human_parsing/apply/cli.py`` for every option and ``human_parsing/apply/formats.py`` for
 the dump formats. This entry point only adds the method packages' config keys.
 """
+import corrpm
 import grapy_ml
 import parsing_rcnn
 import pgn
 from human_parsing.apply.cli import run_cli
 from human_parsing.config import add_human_parsing_config
 
-CONFIG_FNS = (add_human_parsing_config, parsing_rcnn.add_parsing_rcnn_config, pgn.add_pgn_config,
-              grapy_ml.add_grapy_ml_config)
+CONFIG_FNS = (
+    add_human_parsing_config,
+    parsing_rcnn.add_parsing_rcnn_config,
+    pgn.add_pgn_config,
+    corrpm.add_corrpm_config,
+    grapy_ml.add_grapy_ml_config,
+)
 
 if __name__ == "__main__":
     run_cli(CONFIG_FNS)

@@ -18,6 +18,7 @@ from detectron2.evaluation import verify_results
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
+import corrpm
 import grapy_ml
 import human_parsing.data  # noqa: F401  (registers the datasets)
 import parsing_rcnn
@@ -34,6 +35,7 @@ def build_config(args):
     add_human_parsing_config(cfg)
     parsing_rcnn.add_parsing_rcnn_config(cfg)
     pgn.add_pgn_config(cfg)
+    corrpm.add_corrpm_config(cfg)
     grapy_ml.add_grapy_ml_config(cfg)
     return merge_config(cfg, args.config_file, args.opts)
 

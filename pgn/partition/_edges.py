@@ -2,7 +2,8 @@
 
 Port of the first lines of ``instance_tool/search.m`` (methods.md §3.8 Stage A steps 1-3):
 ``bwmorph(E >= t, 'close', inf)`` then ``bwmorph(., 'thin', inf)``, then the extension of edge
-pixels close to the bottom and right borders. Border handling follows MATLAB, not Octave.
+pixels close to the bottom and right borders. Border handling follows MATLAB (pixels outside the
+image are 0 in every look-up-table operation), not Octave or OpenCV.
 """
 
 from typing import Tuple
@@ -13,16 +14,23 @@ import numpy as np
 __all__ = ["close_edges", "thin_edges", "edge_skeleton", "extend_to_border"]
 
 
-def close_edges(edge: np.ndarray, size: int = 3) -> np.ndarray:
-    """MATLAB ``bwmorph(bw, 'close', inf)``: ``size``×``size`` dilation then erosion (official 3).
+def close_edges(edge: np.ndarray, size: int = 3, clear_frame: bool = True) -> np.ndarray:
+    """``size``×``size`` closing (dilation, then erosion) of a binary map (official: 3).
 
-    MATLAB pads a dilation with 0 and an erosion with 1 (``imclose(bw, ones(3))``); OpenCV's
-    default border value for morphology does the same. On the image domain this pair is an
-    adjunction, so the closing is idempotent and one pass equals the ``inf`` repetition.
+    ``clear_frame=True`` is MATLAB's ``bwmorph(bw, 'close', inf)``: both steps are 3×3
+    ``bwlookup`` passes, which take every pixel outside the image as 0, so the erosion clears the
+    ``size // 2``-pixel image frame whatever the input. Repeating it changes nothing (with zero
+    padding X1 = ε(δ(X0)) lies in ε(image), so δ(X1) stays inside the image and εδε = ε), so
+    one pass is ``inf``.
+    ``clear_frame=False`` pads the erosion with 1 (``imclose``, Octave's ``bwmorph``, OpenCV's
+    default): an extensive, idempotent closing that keeps edge pixels on the frame.
     """
     kernel = np.ones((size, size), dtype=np.uint8)
-    out = cv2.morphologyEx(edge.astype(np.uint8), cv2.MORPH_CLOSE, kernel)
-    return out.astype(bool)
+    img = edge.astype(np.uint8)
+    if not clear_frame:
+        return cv2.morphologyEx(img, cv2.MORPH_CLOSE, kernel).astype(bool)
+    dilated = cv2.dilate(img, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.erode(dilated, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
 
 
 def _thin_luts() -> Tuple[np.ndarray, np.ndarray]:
@@ -83,9 +91,14 @@ def thin_edges(edge: np.ndarray) -> np.ndarray:
     return img[1:-1, 1:-1].astype(bool)
 
 
-def edge_skeleton(edge_prob: np.ndarray, edge_thresh: float, close_size: int = 3) -> np.ndarray:
-    """Thresholded (``>= edge_thresh``), closed and thinned edge map, (H, W) bool."""
-    return thin_edges(close_edges(edge_prob >= edge_thresh, close_size))
+def edge_skeleton(
+    edge_prob: np.ndarray, edge_thresh: float, close_size: int = 3, clear_frame: bool = True
+) -> np.ndarray:
+    """Thresholded (``>= edge_thresh``), closed and thinned edge map, (H, W) bool.
+
+    ``clear_frame``: MATLAB's closing, which empties the image frame (see :func:`close_edges`).
+    """
+    return thin_edges(close_edges(edge_prob >= edge_thresh, close_size, clear_frame))
 
 
 def extend_to_border(edge: np.ndarray, border_pad: int) -> Tuple[np.ndarray, np.ndarray]:

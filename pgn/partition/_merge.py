@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-__all__ = ["region_merge", "border_fill", "merge_to_fixed_point"]
+__all__ = ["region_merge", "border_fill", "merge_to_fixed_point", "part_boundary"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,19 @@ class _PartMasks:
         flat = np.concatenate([self.flat[x] for x in sl])
         key = np.concatenate([self.key[x] for x in sl])
         return flat[np.argsort(key, kind="stable")]
+
+
+def part_boundary(pix: np.ndarray, labels_flat: np.ndarray, inside: np.ndarray, row_width: int) -> np.ndarray:
+    """MATLAB ``find(bwmorph(mask, 'remove'))`` for a mask given by its pixels.
+
+    ``pix`` are the mask's flat indices (column-major image order) into ``labels_flat``, a label
+    map zero-padded by at least one pixel with rows ``row_width`` long; the mask is the set of
+    labels with ``inside[label]``. A pixel is kept when one of its 4-neighbours is outside the
+    mask; pixels beyond the image frame are 0 in MATLAB's look-up table, so mask pixels on the
+    frame are always boundary. The order of ``pix`` is kept.
+    """
+    four = np.array([-row_width, -1, row_width, 1], dtype=np.int64)
+    return pix[~inside[labels_flat[pix[:, None] + four[None, :]]].all(axis=1)]
 
 
 def label_histogram(regions: np.ndarray, parsing: np.ndarray) -> np.ndarray:
@@ -125,7 +138,6 @@ def _merge_parts(cur, frozen, part_labels, is_human, d) -> None:
     cur_f = cur.ravel()
     frz_f = frozen_p.ravel()
     probes = np.array([-d * wp, -d, d * wp, d], dtype=np.int64)  # up, left, down, right
-    four = np.array([-wp, -1, wp, 1], dtype=np.int64)
     # members[i]: frozen labels forming part i's mask; owners[L]: parts whose mask holds label L.
     members = [[int(lab)] for lab in part_labels]
     owners: Dict[int, List[int]] = {int(lab): [i] for i, lab in enumerate(part_labels)}
@@ -133,7 +145,7 @@ def _merge_parts(cur, frozen, part_labels, is_human, d) -> None:
     for i in range(len(members)):
         pix = masks.pixels(members[i])
         in_mask[members[i]] = True
-        boundary = pix[~in_mask[frz_f[pix[:, None] + four[None, :]]].all(axis=1)]
+        boundary = part_boundary(pix, frz_f, in_mask, wp)
         in_mask[members[i]] = False
         lab = cur_f[boundary]
         vals = cur_f[boundary[:, None] + probes[None, :]]

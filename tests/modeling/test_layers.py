@@ -1,4 +1,5 @@
 """ASPP and non-local block: shapes, empty batches, and outputs worked out by hand."""
+import pytest
 import torch
 from torch import nn
 
@@ -87,3 +88,37 @@ def test_nonlocal_norms_zero_init_and_empty():
     y = gn(e)
     assert y.shape == e.shape
     y.sum().backward()
+
+
+def test_heterogeneous_nonlocal_by_hand():
+    # CorrPM's HNL: queries from x, keys/values and residual from the context, no scaling
+    import math
+
+    nl = NonLocalBlock2d(1, norm="", subsample=False, use_scale=False, residual="context")
+    for conv in (nl.theta, nl.phi, nl.g, nl.out):
+        _set(conv, 1.0)
+    x = torch.tensor([[[[1.0, 2.0]]]])
+    c = torch.tensor([[[[0.0, 1.0]]]])
+    # q = [1, 2], k = v = [0, 1]: row i attends softmax([0, q_i]); y_i = e^q_i / (1 + e^q_i); + c
+    e = math.e
+    expected = torch.tensor([[[[e / (1 + e) + 0.0, e**2 / (1 + e**2) + 1.0]]]])
+    assert torch.allclose(nl(x, c), expected, atol=1e-6)
+    assert nl(x, c).shape == c.shape
+
+
+def test_nonlocal_pooling_before_or_after_projection():
+    # a 1x1 conv and the 2x2 max-pool do not commute when the weight is negative
+    c = torch.tensor([[[[1.0, -1.0], [-1.0, -1.0]]]])
+    x = torch.zeros(1, 1, 2, 2)
+    outs = []
+    for after in (False, True):
+        nl = NonLocalBlock2d(1, norm="", use_scale=False, residual="context", pool_after_projection=after)
+        _set(nl.theta, 0.0)
+        _set(nl.phi, -1.0)
+        _set(nl.g, -1.0)
+        _set(nl.out, 1.0)
+        outs.append(nl(x, c) - c)  # the attention term alone: the single pooled value
+    assert torch.allclose(outs[0], torch.full_like(c, -1.0))  # g(max c) = -1
+    assert torch.allclose(outs[1], torch.full_like(c, 1.0))  # max g(c) = 1
+    with pytest.raises(ValueError, match="residual"):
+        NonLocalBlock2d(1, residual="query")

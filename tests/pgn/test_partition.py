@@ -15,8 +15,9 @@ import scipy.io
 from PIL import Image
 
 from pgn.partition import PartitionResult, partition_instances, person_part_maps
-from pgn.partition._edges import close_edges, thin_edges
+from pgn.partition._edges import thin_edges
 from pgn.partition.io import format_matlab_float, human_txt, part_txt
+from tests.pgn import matlab_reference as ref
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -34,17 +35,7 @@ def _two_people(h=30, w=40):
     return parsing, edge
 
 
-# ---------------------------------------------------------------- morphology (MATLAB semantics)
-
-
-def test_closing_pads_erosion_with_ones():
-    # Two edge pixels on the top border, one apart: MATLAB's closing (erosion padded with 1)
-    # bridges them on the border row; a zero-padded erosion (Octave) would not.
-    b = np.zeros((4, 5), bool)
-    b[0, 0] = b[0, 2] = True
-    expected = np.zeros((4, 5), bool)
-    expected[0, 0:3] = True
-    assert np.array_equal(close_edges(b), expected)
+# ---------------------------------------------------------------- morphology (see test_partition_matlab.py)
 
 
 def test_thinning_keeps_lines_and_thins_bars():
@@ -154,14 +145,21 @@ def test_foreground_covered_by_edges_is_unlabelled_faithful_nearest_person_clean
     assert np.all(clean.human_map[15:25, 36] == 1)
 
 
+def _split_by_column(top, split, bottom, edge_rows):
+    """40×40: class 2 on rows top..split-1 and class 5 on rows split..bottom-1 of cols 5..34, and
+    an edge (probability 1) down column 20 over ``edge_rows`` (a slice)."""
+    parsing = np.zeros((40, 40), np.uint8)
+    parsing[top:split, 5:35] = 2
+    parsing[split:bottom, 5:35] = 5
+    edge = np.zeros((40, 40))
+    edge[edge_rows, 20] = 1.0
+    return parsing, edge
+
+
 def test_edge_near_bottom_border_is_extended():
     # A (cols 5..20) and B (cols 21..34) touch the bottom border; the edge down column 20 stops
     # 5 rows above it, but edge pixels within 10 rows of the bottom cut their whole column below.
-    parsing = np.zeros((40, 40), np.uint8)
-    parsing[10:20, 5:35] = 2
-    parsing[20:40, 5:35] = 5
-    edge = np.zeros((40, 40))
-    edge[10:35, 20] = 1.0
+    parsing, edge = _split_by_column(10, 20, 40, slice(10, 35))
     res = partition_instances(parsing, edge)
     # A = cols 5..19 (450 px) -> 1, B = cols 21..34 (420 px) -> 2; the fill paints cols 0..4
     # (A) and 35..39 (B) on rows 10..39; row 9 is empty so nothing is filled upwards.
@@ -170,6 +168,23 @@ def test_edge_near_bottom_border_is_extended():
     np.testing.assert_array_equal(res.human_scores, [600.0, 570.0])
     clean = partition_instances(parsing, edge, mode="clean")
     np.testing.assert_array_equal(clean.human_scores, [480.0, 420.0])
+
+
+def test_edge_reaching_the_top_frame_is_cut_faithful_kept_clean():
+    # A (cols 5..19) and B (cols 20..34) stand on rows 0..29, cut by the top frame, split by an
+    # edge down column 20 from the frame to row 29. MATLAB's closing erases the edge pixel on the
+    # frame row, so row 0 joins A and B into one horizontal run: one person. Clean mode keeps
+    # frame pixels in the closing: two people.
+    parsing, edge = _split_by_column(0, 15, 30, slice(0, 30))
+    faithful = partition_instances(parsing, edge)
+    # 900 px minus the 29 edge pixels on rows 1..29, plus the border fill: cols 0..4 and 35..39
+    # on rows 0..29 (300 px), and rows 30..39 under cols 0..19 and 21..39 (390 px).
+    np.testing.assert_array_equal(faithful.human_scores, [1561.0])
+    assert faithful.human_map[0, 20] == 1 and np.all(faithful.human_map[1:30, 20] == 0)
+    clean = partition_instances(parsing, edge, mode="clean")
+    assert clean.num_humans == 2
+    assert np.all(clean.human_map[:30, 5:20] == 1) and np.all(clean.human_map[:30, 21:35] == 2)
+    np.testing.assert_array_equal(clean.human_scores, [480.0, 420.0])  # A gets the edge column
 
 
 def test_without_edges_people_are_regions_and_ties_go_to_the_later_region():
@@ -271,111 +286,8 @@ def test_person_part_maps():
 
 
 # ---------------------------------------------------------------- literal MATLAB transcription
-# A loop-by-loop transcription of search.m / bfs.m / region_merge.m / generate_instance_*.m (0-based),
-# independent of the vectorised code: faithful mode must give the same maps on random inputs.
-
-
-def _matlab_search(parsing, edge, pad=10):
-    from scipy import ndimage
-    from skimage.morphology import thin
-
-    row, col = parsing.shape
-    e = ndimage.binary_dilation(edge >= 0.2, np.ones((3, 3)))
-    e = thin(ndimage.binary_erosion(e, np.ones((3, 3)), border_value=1)).astype(int)
-    maps = []
-    for axis in (0, 1):  # vertical scan (columns, rows), then horizontal (rows, columns)
-        m, n = np.zeros((row, col), int), 0
-        outer, inner = (col, row) if axis == 0 else (row, col)
-        for a in range(outer):
-            for b in range(inner):
-                r, c = (b, a) if axis == 0 else (a, b)
-                if e[r, c] == 1:
-                    if (row - r - 1 if axis == 0 else col - c - 1) < pad:
-                        if axis == 0:
-                            e[r + 1 :, c] = 1
-                        else:
-                            e[r, c + 1 :] = 1
-                    continue
-                if parsing[r, c] != 0:
-                    prev = (m[r - 1, c] if r > 0 else 0) if axis == 0 else (m[r, c - 1] if c > 0 else 0)
-                    if prev:
-                        m[r, c] = prev
-                    else:
-                        n += 1
-                        m[r, c] = n
-        maps.append(m)
-    mv, mh = maps
-    marked, regions = np.zeros((row, col), bool), []
-    for i in range(row):
-        for j in range(col):
-            if not marked[i, j] and mh[i, j] and mv[i, j]:
-                queue, reg = [(i, j)], []
-                while queue:
-                    x, y = queue.pop(0)
-                    if marked[x, y]:
-                        continue
-                    marked[x, y] = True
-                    reg.append((x, y))
-                    for a, b, m in ((x - 1, y, mv), (x + 1, y, mv), (x, y - 1, mh), (x, y + 1, mh)):
-                        if (
-                            0 <= a < row
-                            and 0 <= b < col
-                            and m[a, b]
-                            and m[a, b] == m[x, y]
-                            and not marked[a, b]
-                        ):
-                            queue.append((a, b))
-                regions.insert(sum(len(reg) < len(q) for q in regions), reg)
-    comb = np.zeros((row, col), int)
-    for k, reg in enumerate(regions):
-        for x, y in reg:
-            comb[x, y] = k + 1
-    num, refined = len(regions), _matlab_region_merge(comb, parsing, len(regions), pad)
-    while len(np.unique(refined)) - 1 != num:
-        num = len(np.unique(refined)) - 1
-        refined = _matlab_region_merge(refined, parsing, num, 0)
-    return refined
-
-
-def _matlab_region_merge(m, parsing, num, pad):
-    m, (row, col) = m.copy(), m.shape
-    humans, parts = [], []
-    for i in range(1, num + 1):
-        reg = m == i
-        if reg.any():
-            (humans if len(np.unique(parsing[reg])) > 1 and reg.sum() > 30 else parts).append((i, reg))
-    parts = [reg for _, reg in parts]
-    for i, pi in enumerate(parts):
-        pp = np.pad(pi, 1)
-        inner = pp[:-2, 1:-1] & pp[2:, 1:-1] & pp[1:-1, :-2] & pp[1:-1, 2:]
-        cs, rs = np.nonzero((pi & ~inner).T)
-        merged = False
-        for rr, cc in zip(rs, cs):
-            if merged:
-                break
-            for a, b in ((rr - 2, cc), (rr, cc - 2), (rr + 2, cc), (rr, cc + 2)):
-                if 0 <= a < row and 0 <= b < col and m[a, b] > 0 and m[a, b] != m[rr, cc]:
-                    cur = m[rr, cc]
-                    for p in range(i + 1, len(parts)):
-                        if parts[p][a, b]:
-                            merged, m[parts[p]], parts[p] = True, cur, pi | parts[p]
-                            break
-                    for lab, hi in humans:
-                        if hi[a, b]:
-                            merged, m[pi] = True, lab
-                            break
-                    break
-    if pad > 0:
-        for mm in (m, m.T):
-            n = mm.shape[1]
-            for r in range(mm.shape[0]):
-                if mm[r, n - pad - 1]:
-                    for c in range(n - pad - 2, n):
-                        mm[r, c] = mm[r, c] or mm[r, c - 1]
-                if mm[r, pad - 1]:
-                    for c in range(pad - 2, -1, -1):
-                        mm[r, c] = mm[r, c] or mm[r, c + 1]
-    return m
+# tests/pgn/matlab_reference.py transcribes search.m / bfs.m / region_merge.m loop by loop (0-based),
+# independently of the vectorised code: faithful mode must give the same maps on random inputs.
 
 
 def _random_people(rng, h, w):
@@ -405,10 +317,7 @@ def test_faithful_equals_literal_matlab_transcription():
     for _ in range(30):
         h, w = rng.integers(20, 48, 2)
         parsing, edge = _random_people(rng, h, w)
-        refined = _matlab_search(parsing, edge)
-        expected = np.zeros((h, w), int)
-        for k, lab in enumerate(lab for lab in range(1, refined.max() + 1) if (refined == lab).any()):
-            expected[refined == lab] = k + 1
+        expected = ref.search(parsing, edge)
         res = partition_instances(parsing, edge)
         assert np.array_equal(res.human_map, expected)
         pairs = [

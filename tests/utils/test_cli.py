@@ -8,7 +8,7 @@ from detectron2.config import get_cfg
 
 from human_parsing.data.io import DataFormatError
 from human_parsing.utils.cli import ConfigError, format_user_error, is_user_error, merge_config, run_tool
-from tests.cli import REPO, error_lines, run_tool_cli
+from tests.cli_helpers import REPO, error_lines, run_tool_cli
 
 QUICK_PGN = os.path.join(REPO, "configs", "quick_schedules", "pgn_R_18_synthetic.yaml")
 
@@ -131,6 +131,9 @@ def _tools_cases(tmp):
                                      os.path.join(tmp, "o")], [missing, "folder not found"]),
         ("pgn_partition", ["--input", missing, "--output", os.path.join(tmp, "o")], [missing, "not found"]),
         ("make_synthetic_dataset", ["--out", bad_yaml, "--num-images", "1"], [bad_yaml]),
+        ("pseudo_pose", ["--config-file", missing, "--dataset", "synthetic_lip_val", "--output",
+                         os.path.join(tmp, "o")], [missing, "config file not found"]),
+        ("convert_corrpm_weights", [missing, os.path.join(tmp, "o")], [missing, "no such checkpoint"]),
     ]
 
 

@@ -42,6 +42,7 @@ class ASPP(nn.Module):
         projection_channels: int = 0,
         projection_norm: Optional[str] = None,
         dropout: float = 0.0,
+        channel_dropout: bool = False,
     ):
         """
         Args:
@@ -58,6 +59,7 @@ class ASPP(nn.Module):
             projection_channels: if > 0, a 1×1 conv from the concatenation to this many channels.
             projection_norm: norm of the projection; None = ``norm``.
             dropout: dropout after the projection (training only), as in DeepLab v3.
+            channel_dropout: drop whole channels (``Dropout2d``, CorrPM/CE2P) instead of elements.
         """
         super().__init__()
         if channels <= 0 or in_channels <= 0:
@@ -69,6 +71,7 @@ class ASPP(nn.Module):
         self.activation = activation
         self.dilations = tuple(int(d) for d in dilations)
         self.dropout = dropout
+        self.channel_dropout = channel_dropout
 
         def conv(cin, cout, k, d, nrm):
             c = Conv2d(cin, cout, k, padding=d * (k // 2), dilation=d, bias=not nrm,
@@ -100,5 +103,6 @@ class ASPP(nn.Module):
         if self.project is not None:
             out = self.project(out)
             if self.dropout > 0:
-                out = F.dropout(out, self.dropout, training=self.training)
+                drop = F.dropout2d if self.channel_dropout else F.dropout
+                out = drop(out, self.dropout, training=self.training)
         return out
