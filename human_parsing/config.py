@@ -134,3 +134,16 @@ def add_human_parsing_config(cfg: CN) -> None:
     _C.TEST.PARSING_EVAL.BOX_AREA = "pixels"
     # Also write every prediction in the open formats under the evaluator's output folder.
     _C.TEST.PARSING_EVAL.WRITE_PREDICTIONS = False
+
+    # ---- dense pose (human_parsing/data/densepose.py, human_parsing/evaluation/densepose*.py)
+    _C.INPUT.DENSEPOSE = CN()
+    # U/V flip symmetry: "" = the dataset metadata's densepose_uv_symmetry ("synthetic" for the
+    # synthetic charts), else the path of DensePose's UV_symmetry_transforms.mat. With neither,
+    # DensePose-COCO data cannot be flipped: horizontal-flip augmentation must be off for it.
+    _C.INPUT.DENSEPOSE.UV_SYMMETRY_FILE = ""
+    _C.TEST.DENSEPOSE_EVAL = CN()
+    # Geodesic distances of the GPS: "" = the dataset metadata's densepose_geodesics
+    # ("synthetic"), else the folder of SMPL_subdiv.mat, SMPL_SUBDIV_TRANSFORM.mat, Pdist_matrix.pkl.
+    _C.TEST.DENSEPOSE_EVAL.GEODESICS = ""
+    # Matching score: "GPSm" (Parsing R-CNN's UVRCNN.GPSM_ON, official default), "GPS" or "IOU".
+    _C.TEST.DENSEPOSE_EVAL.MODE = "GPSm"

@@ -7,7 +7,8 @@ __all__ = ["add_parsing_rcnn_config"]
 
 def add_parsing_rcnn_config(cfg: CN) -> None:
     """Add the ``MODEL.ROI_PARSING_HEAD`` node, ``MODEL.PARSING_ON`` and ``TEST.AUG.PARSING_HEUR``,
-    ``TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE``."""
+    ``TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE``, and the UV variant's ``MODEL.UV_ON`` and
+    ``MODEL.ROI_UV_HEAD``."""
     _C = cfg
     # Run the parsing branch in ParsingROIHeads (like MASK_ON for the mask branch).
     _C.MODEL.PARSING_ON = False
@@ -90,3 +91,26 @@ def add_parsing_rcnn_config(cfg: CN) -> None:
     # TEST.AUG.MIN_SIZES use TEST.AUG.MAX_SIZE (official: 800/1333 base, extra scales at 4000).
     # False: TEST.AUG.MAX_SIZE for every scale (Detectron2).
     _C.TEST.AUG.BASE_SCALE_USES_TEST_MAX_SIZE = False
+
+    # ---- the dense-pose variant (UV R-CNN, methods.md §2.9): the parsing branch's pooler and
+    # GCE + PBD trunk (MODEL.ROI_PARSING_HEAD: IN_FEATURES, POOLER_*, RESOLUTION, CONV_DIM, NORM,
+    # GCE.*) with four outputs; data through INPUT.MAPPER_NAME "DensePoseDatasetMapper".
+    _C.MODEL.UV_ON = False
+    _C.MODEL.ROI_UV_HEAD = CN()
+    # Head class, a name in ROI_UV_HEAD_REGISTRY.
+    _C.MODEL.ROI_UV_HEAD.NAME = "UVGCEHead"
+    # Output channels incl. background: 14 coarse parts + 1, 24 patches + 1.
+    _C.MODEL.ROI_UV_HEAD.NUM_COARSE = 15
+    _C.MODEL.ROI_UV_HEAD.NUM_PATCHES = 25
+    # Positives: IoU >= this with their matched GT, which must carry dense pose (UVRCNN FG 0.7).
+    _C.MODEL.ROI_UV_HEAD.FG_IOU_THRESHOLD = 0.7
+    # At most this many positives per image (official ROI_SIZE_PER_IMG 32).
+    _C.MODEL.ROI_UV_HEAD.ROI_BATCH_SIZE_PER_IMG = 32
+    _C.MODEL.ROI_UV_HEAD.ACROSS_SAMPLE = False
+    # Loss weights (official names): coarse segmentation, patch index at the points, U/V regression.
+    _C.MODEL.ROI_UV_HEAD.INDEX_WEIGHT = 2.0
+    _C.MODEL.ROI_UV_HEAD.PART_WEIGHT = 0.3
+    _C.MODEL.ROI_UV_HEAD.POINT_REGRESSION_WEIGHT = 0.1
+    # Official quirk: the patch loss also counts every ROI's empty point slots (196 per ROI) as
+    # background points sampled at (0, 0) of ROI 0. False: valid points only (Detectron2 DensePose).
+    _C.MODEL.ROI_UV_HEAD.PATCH_LOSS_PADDING = False

@@ -10,6 +10,7 @@ from detectron2.modeling.postprocessing import detector_postprocess
 from detectron2.structures import Instances
 
 from .inference import parsing_rcnn_postprocess
+from .uv_head import uv_charts
 
 __all__ = ["ParsingRCNN"]
 
@@ -17,7 +18,9 @@ __all__ = ["ParsingRCNN"]
 @META_ARCH_REGISTRY.register()
 class ParsingRCNN(GeneralizedRCNN):
     """Inference returns, per image at its original size, ``{"instances": Instances(pred_boxes,
-    scores, pred_classes, pred_parsing: PersonParsing), "parsing": (H, W) int64}``."""
+    scores, pred_classes, pred_parsing: PersonParsing), "parsing": (H, W) int64}``; the UV
+    variant (``MODEL.UV_ON``, parsing off) ``{"instances": Instances(pred_boxes, scores,
+    pred_classes, pred_densepose: DensePoseCharts)}``."""
 
     @configurable
     def __init__(self, *, semseg_score_thresh: float = 0.3, paste_pad: int = 1,
@@ -61,8 +64,13 @@ class ParsingRCNN(GeneralizedRCNN):
         for r, inp in zip(results, batched_inputs):
             height = inp.get("height", r.image_size[0])
             width = inp.get("width", r.image_size[1])
-            if not r.has("pred_parsing_probs"):  # parsing branch off: a plain detector
-                out.append({"instances": detector_postprocess(r, height, width)})
+            if not r.has("pred_parsing_probs"):  # parsing branch off: a detector (+ UV charts)
+                r = detector_postprocess(r, height, width)
+                if r.has("pred_uv_index"):
+                    r.pred_densepose = uv_charts(r)
+                    for name in ("pred_uv_coarse", "pred_uv_index", "pred_uv_u", "pred_uv_v"):
+                        r.remove(name)
+                out.append({"instances": r})
                 continue
             out.append(parsing_rcnn_postprocess(r, height, width, **self.postprocess_args))
         return out

@@ -23,7 +23,10 @@ from human_parsing.engine import TTA_REGISTRY
 
 from .inference import parsing_rcnn_postprocess
 
-__all__ = ["ParsingRCNNWithTTA", "ScaleMaxSizeMapperTTA", "merge_parsing_probs", "flip_parsing_probs"]
+__all__ = ["ParsingRCNNWithTTA", "ScaleMaxSizeMapperTTA", "merge_parsing_probs", "flip_parsing_probs",
+           "flip_uv_outputs"]
+
+UV_FIELDS = ("pred_uv_coarse", "pred_uv_index", "pred_uv_u", "pred_uv_v")
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,24 @@ def merge_parsing_probs(probs: List[torch.Tensor], heuristic: str = "SOFT_AVG") 
         p = stacked.clamp(1e-6, 1 - 1e-6)
         return torch.sigmoid(torch.log(p / (1 - p)).mean(dim=0))
     raise ValueError(f"Unknown TEST.AUG.PARSING_HEUR {heuristic!r}; choose from {HEURISTICS}")
+
+
+def flip_uv_outputs(maps: Sequence[torch.Tensor], symmetry) -> List[torch.Tensor]:
+    """Map the UV head's (coarse, patch, U, V) ROI maps of a mirrored image back (the official
+    ``flip_uv_featuremap``): mirror; coarse and patch channels swapped by the label spaces; the
+    U/V of channel i (U, V clipped to [0, 1]) moved through the symmetry of patch i into channel
+    ``perm[i]``."""
+    parts = torch.as_tensor(get_label_space("densepose_parts").flip_perm, dtype=torch.int64)
+    perm = get_label_space("densepose_patches").flip_perm
+    coarse, index, u, v = (m.flip(dims=[3]) for m in maps)
+    u_out, v_out = torch.zeros_like(u), torch.zeros_like(v)
+    for i in range(1, u.shape[1]):
+        ui, vi = u[:, i].clamp(0, 1).cpu().numpy(), v[:, i].clamp(0, 1).cpu().numpy()
+        tu, tv = symmetry.transform(np.full(ui.size, i), ui.reshape(-1), vi.reshape(-1))
+        u_out[:, perm[i]] = torch.as_tensor(tu.reshape(ui.shape), dtype=u.dtype, device=u.device)
+        v_out[:, perm[i]] = torch.as_tensor(tv.reshape(vi.shape), dtype=v.dtype, device=v.device)
+    idx = torch.as_tensor(perm, dtype=torch.int64, device=index.device)
+    return [coarse[:, parts.to(coarse.device)], index[:, idx], u_out, v_out]
 
 
 class ScaleMaxSizeMapperTTA(DatasetMapperTTA):
@@ -108,12 +129,21 @@ class ParsingRCNNWithTTA(GeneralizedRCNNWithTTA):
                 the first test dataset's ``label_space`` metadata.
         """
         super().__init__(cfg, model, tta_mapper or ScaleMaxSizeMapperTTA(cfg), batch_size)
+        self.uv_symmetry = None
+        if getattr(self.model.roi_heads, "uv_on", False):
+            from human_parsing.data.densepose_mapper import uv_symmetry_from_cfg
+
+            self.uv_symmetry = uv_symmetry_from_cfg(cfg)
+            if self.uv_symmetry is None and cfg.TEST.AUG.FLIP:
+                raise ValueError("TEST.AUG.FLIP of the UV head needs the U/V symmetry: set "
+                                 "INPUT.DENSEPOSE.UV_SYMMETRY_FILE (UV_symmetry_transforms.mat)")
         self.flip_perm = np.asarray(flip_perm) if flip_perm is not None else _flip_perm_from_cfg(cfg)
-        if self.flip_perm is None:
+        parsing = self.model.roi_heads.parsing_on  # (the UV variant has no parsing channels)
+        if parsing and self.flip_perm is None:
             if cfg.TEST.AUG.FLIP:
                 raise ValueError("TEST.AUG.FLIP needs a label space (INPUT.LABEL_SPACE or the test "
                                  "dataset's 'label_space' metadata) to swap left/right parts")
-        elif len(self.flip_perm) != cfg.MODEL.ROI_PARSING_HEAD.NUM_PARSING:
+        elif parsing and len(self.flip_perm) != cfg.MODEL.ROI_PARSING_HEAD.NUM_PARSING:
             raise ValueError(f"Label space has {len(self.flip_perm)} classes but "
                              f"ROI_PARSING_HEAD.NUM_PARSING is {cfg.MODEL.ROI_PARSING_HEAD.NUM_PARSING}")
         self.heuristic = cfg.TEST.AUG.PARSING_HEUR
@@ -123,9 +153,15 @@ class ParsingRCNNWithTTA(GeneralizedRCNNWithTTA):
     def _inference_one_image(self, input):
         orig_shape = (input["height"], input["width"])
         augmented_inputs, tfms = self._get_augmented_inputs(input)
-        with self._turn_off_roi_heads(["mask_on", "keypoint_on", "parsing_on"]):
+        with self._turn_off_roi_heads(["mask_on", "keypoint_on", "parsing_on", "uv_on"]):
             all_boxes, all_scores, all_classes = self._get_augmented_boxes(augmented_inputs, tfms)
         merged = self._merge_detections(all_boxes, all_scores, all_classes, orig_shape)
+        if getattr(self.model.roi_heads, "uv_on", False) and not self.model.roi_heads.parsing_on:
+            augmented_instances = self._rescale_detected_boxes(augmented_inputs, merged, tfms)
+            outputs = self._batch_inference(augmented_inputs, augmented_instances)
+            for name, m in zip(UV_FIELDS, self._merge_uv_maps(outputs, tfms)):
+                merged.set(name, m)
+            return self.model.postprocess([merged], [{"height": orig_shape[0], "width": orig_shape[1]}])[0]
         if not self.model.roi_heads.parsing_on:
             return {"instances": detector_postprocess(merged, *orig_shape)}
         augmented_instances = self._rescale_detected_boxes(augmented_inputs, merged, tfms)
@@ -133,6 +169,17 @@ class ParsingRCNNWithTTA(GeneralizedRCNNWithTTA):
         del augmented_inputs, augmented_instances
         merged.pred_parsing_probs = self._merge_parsing_probs(outputs, tfms)
         return parsing_rcnn_postprocess(merged, *orig_shape, **self.model.postprocess_args)
+
+    def _merge_uv_maps(self, outputs: List, tfms: List) -> List[torch.Tensor]:
+        """Mean over the passes of the UV head's raw maps (coarse and patch logits, U, V),
+        flipped passes mapped back by ``flip_uv_outputs``."""
+        passes = []
+        for out, tfm in zip(outputs, tfms):
+            maps = [out.get(n) for n in UV_FIELDS]
+            if any(isinstance(t, HFlipTransform) for t in tfm.transforms):
+                maps = flip_uv_outputs(maps, self.uv_symmetry)
+            passes.append(maps)
+        return [torch.stack([p[k] for p in passes]).mean(dim=0) for k in range(4)]
 
     def _merge_parsing_probs(self, outputs: List, tfms: List) -> torch.Tensor:
         """(R, K, M, M) merged probabilities of the same R boxes seen in every augmented pass;

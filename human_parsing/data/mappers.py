@@ -370,3 +370,6 @@ class SemanticParsingDatasetMapper(_ParsingMapperBase):
             heat = gaussian_heatmaps(kps, grid, self.heatmap_stride, self.heatmap_sigma)
             record["heatmaps"] = torch.as_tensor(heat)
         return record
+
+
+from . import densepose_mapper  # noqa: E402,F401  (registers DensePoseDatasetMapper)

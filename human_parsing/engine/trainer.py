@@ -195,18 +195,21 @@ class ParsingTrainer(DefaultTrainer):
         """By the dataset's ``evaluator_type``: "parsing" / "sem_seg_parsing" → ``ParsingEvaluator``
         (+ ``ParsingBoxEvaluator`` for "parsing" with ``TEST.PARSING_EVAL.BOX_AP``); "coco" (e.g.
         COCO keypoints for the keypoint pre-training) → Detectron2's ``COCOEvaluator`` with the
-        official COCO API."""
+        official COCO API; "densepose" → ``DensePoseEvaluator`` (GPS/GPSm AP)."""
         from detectron2.data import MetadataCatalog
         from detectron2.evaluation import COCOEvaluator
 
         from human_parsing.evaluation import build_parsing_evaluator
         from human_parsing.evaluation.box import ParsingBoxEvaluator
+        from human_parsing.evaluation.densepose_evaluator import build_densepose_evaluator
 
         if output_folder is None:
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
         etype = MetadataCatalog.get(dataset_name).get("evaluator_type", "parsing")
         if etype == "coco":
             return COCOEvaluator(dataset_name, output_dir=output_folder, use_fast_impl=False)
+        if etype == "densepose":
+            return DatasetEvaluators([build_densepose_evaluator(cfg, dataset_name, output_folder)])
         evaluators = [build_parsing_evaluator(cfg, dataset_name, output_folder)]
         if etype == "parsing" and cfg.TEST.PARSING_EVAL.BOX_AP:
             evaluators.append(ParsingBoxEvaluator(dataset_name, output_folder,

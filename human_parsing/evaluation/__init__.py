@@ -8,6 +8,8 @@
 * :mod:`.pipeline` — the per-image core and final summary (numpy only) shared by all entry points.
 * :mod:`.parsing_evaluator` — the streaming, distributed Detectron2 ``ParsingEvaluator``.
 * :mod:`.formats` — open prediction / GT formats used by ``tools/evaluate_parsing.py``.
+* :mod:`.densepose`, :mod:`.geodesics`, :mod:`.densepose_evaluator` — DensePose GPS / GPSm AP
+  (official ``densepose_cocoeval``), its geodesic providers and the ``DensePoseEvaluator``.
 """
 
 from .atr import atr_metrics

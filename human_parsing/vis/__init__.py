@@ -2,7 +2,7 @@
 outputs / ground truth into :class:`ParsingVisData`, visualizers draw it on a BGR image.
 
 Named visualizers (for a CLI's comma-separated ``--vis`` list): "parsing", "instances", "bbox",
-"edges". Example::
+"edges", and for dense pose "dp_segm", "dp_u", "dp_v", "dp_contours" (``densepose.py``). Example::
 
     vis = build_visualizer("parsing,instances", MetadataCatalog.get("cihp_val"))
     out_bgr = vis.visualize(image_bgr, model_outputs)  # or a record, a mapper output, ParsingVisData
@@ -12,6 +12,13 @@ from typing import Dict, List, Type, Union
 import numpy as np
 
 from .base import BaseParsingVisualizer, as_label_space, person_colors
+from .densepose import (
+    DensePoseContourVisualizer,
+    DensePoseSegmVisualizer,
+    DensePoseUVisualizer,
+    DensePoseVVisualizer,
+    iuv_image,
+)
 from .edges import EdgeVisualizer
 from .extractor import (
     ParsingVisData,
@@ -37,6 +44,11 @@ __all__ = [
     "InstancesVisualizer",
     "BoxVisualizer",
     "EdgeVisualizer",
+    "DensePoseSegmVisualizer",
+    "DensePoseUVisualizer",
+    "DensePoseVVisualizer",
+    "DensePoseContourVisualizer",
+    "iuv_image",
     "as_label_space",
     "person_colors",
 ]
@@ -46,6 +58,10 @@ VISUALIZERS: Dict[str, Type[BaseParsingVisualizer]] = {
     "instances": InstancesVisualizer,
     "bbox": BoxVisualizer,
     "edges": EdgeVisualizer,
+    "dp_segm": DensePoseSegmVisualizer,
+    "dp_u": DensePoseUVisualizer,
+    "dp_v": DensePoseVVisualizer,
+    "dp_contours": DensePoseContourVisualizer,
 }
 
 

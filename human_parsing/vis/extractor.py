@@ -32,6 +32,8 @@ class ParsingVisData:
         boxes: (N, 4) float32 XYXY boxes in image pixels.
         scores: (N,) float32 detection scores (predictions only).
         edges: (H, W) float32 edge probability in [0, 1].
+        densepose: per person, the chart result at its box: ``(labels (h, w) patch ids,
+            uv (2, h, w) in [0, 1])`` (Detectron2 DensePose's chart-result layout), with ``boxes``.
     """
 
     image_size: Tuple[int, int]
@@ -40,6 +42,7 @@ class ParsingVisData:
     boxes: Optional[np.ndarray] = None
     scores: Optional[np.ndarray] = None
     edges: Optional[np.ndarray] = None
+    densepose: Optional[list] = None
 
     def __len__(self) -> int:
         """Number of people."""
@@ -55,8 +58,9 @@ def _np(x) -> np.ndarray:
 def extract_from_outputs(outputs: dict) -> ParsingVisData:
     """From a model output dict (project interface 5): ``"parsing"`` (H, W) int64 (or Detectron2's
     ``"sem_seg"`` (K, H, W) scores, argmax-ed), ``"instances"`` with ``pred_boxes``, ``scores``
-    and ``pred_parsing`` (:class:`PersonParsing`), and ``"edges"`` (H, W) float."""
-    parsing = boxes = scores = pp = edges = None
+    and ``pred_parsing`` (:class:`PersonParsing`) or ``pred_densepose`` (chart results), and
+    ``"edges"`` (H, W) float."""
+    parsing = boxes = scores = pp = edges = dp = None
     size = None
     if "parsing" in outputs:
         parsing = _np(outputs["parsing"]).astype(np.uint8)
@@ -73,12 +77,15 @@ def extract_from_outputs(outputs: dict) -> ParsingVisData:
             scores = _np(inst.scores).astype(np.float32)
         if inst.has("pred_parsing"):
             pp = inst.pred_parsing
+        if inst.has("pred_densepose"):
+            get = lambda c, k: c[k] if isinstance(c, dict) else getattr(c, k)  # noqa: E731
+            dp = [(_np(get(c, "labels")), _np(get(c, "uv"))) for c in inst.pred_densepose]
     if "edges" in outputs:
         edges = _np(outputs["edges"]).astype(np.float32)
         size = size or edges.shape
     if size is None:
         raise ValueError(f"Nothing to visualize in model outputs with keys {sorted(outputs)}")
-    return ParsingVisData(tuple(size), parsing, pp, boxes, scores, edges)
+    return ParsingVisData(tuple(size), parsing, pp, boxes, scores, edges, dp)
 
 
 def extract_from_record(

@@ -105,6 +105,8 @@ def _expected_files(layout, split, iid, n_people):
         return [f"JPEGImages/{iid}.jpg", f"SegmentationClassAug/{iid}.png"]
     if layout == "pascal_person_part":
         return [f"JPEGImages/{iid}.jpg", f"SegmentationPart/{iid}.png"]
+    if layout == "densepose_coco":
+        return [f"{split}_img/{iid}.jpg"]
     return [f"{split}_img/{iid}.jpg", f"{split}_seg/{iid}.png"] + [
         f"{split}_parsing/{iid}_{k:02d}.png" for k in range(1, n_people + 1)
     ]
@@ -122,6 +124,7 @@ _LISTS = {
     "atr": ["list/train_id.txt", "list/val_id.txt"],
     "pascal_person_part": ["list/train_id.txt", "list/val_id.txt"],
     "coco": ["annotations/CIHP_train.json", "annotations/CIHP_val.json"],
+    "densepose_coco": ["annotations/densepose_train.json", "annotations/densepose_val.json"],
 }
 
 

@@ -4,15 +4,13 @@ Run with the official source tree in ``PARSING_RCNN_REPO`` (skipped without it):
 
     PARSING_RCNN_REPO=/path/to/Parsing-R-CNN python -m pytest tests/equivalence -q -p no:cacheprovider
 
-The official modules are imported from that tree, never copied: its compiled CUDA extension
-(``models.ops._C``), ``apex.amp`` and ``six`` are replaced by stubs in ``sys.modules`` for the
-duration of the module, and the head's ROIAlign pooler by the identity (the pooled features are
-the input of both implementations). The same random weights are loaded into both.
+The official modules are imported from that tree, never copied, through
+``parsing_rcnn.official_source.official_modules`` (stand-ins for its compiled CUDA extension,
+``apex.amp`` and ``six`` for the duration of the module), and the head's ROIAlign pooler is
+replaced by the identity (the pooled features are the input of both implementations). The same random weights are loaded into both.
 """
 import os
-import pickle
 import re
-import sys
 import types
 
 import numpy as np
@@ -21,6 +19,7 @@ import torch
 
 from detectron2.layers import ShapeSpec
 from parsing_rcnn.inference import paste_parsing
+from parsing_rcnn.official_source import official_modules
 from parsing_rcnn.parsing_head import ParsingGCEHead
 
 REPO = os.environ.get("PARSING_RCNN_REPO", "")
@@ -30,17 +29,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 OFFICIAL_PARSING_BRANCH_PARAMS = 13_212_436  # GCE head + output module, K = 20 (methods.md §2.4)
-_TOP_LEVEL = ("models", "rcnn", "utils", "apex", "six")
-
-
-class _CudaOnly(types.ModuleType):
-    """Stands for the compiled extension: any op fails if called (none is, on this path)."""
-
-    def __getattr__(self, name):
-        def op(*args, **kwargs):
-            raise NotImplementedError(f"CUDA-only op {name} of the official extension")
-
-        return op
 
 
 class _PooledInput(torch.nn.Module):
@@ -53,20 +41,9 @@ class _PooledInput(torch.nn.Module):
 @pytest.fixture(scope="module")
 def official():
     """The official ``cfg``, ``roi_gce_head``, ``Parsing_output``, ``parsing_results``,
-    ``expand_boxes`` and ``BoxList``;
-    ``sys.modules`` and ``sys.path`` are restored afterwards."""
-    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in _TOP_LEVEL}
-    for k in saved:
-        del sys.modules[k]
-    six = types.ModuleType("six")
-    six.moves = types.ModuleType("six.moves")
-    six.moves.cPickle = pickle
-    apex = types.ModuleType("apex")
-    apex.amp = types.SimpleNamespace(float_function=lambda f: f)
-    sys.modules.update({"models.ops._C": _CudaOnly("models.ops._C"), "apex": apex, "six": six,
-                        "six.moves": six.moves})
-    sys.path.insert(0, REPO)
-    try:
+    ``expand_boxes`` and ``BoxList`` (imported through ``official_modules``, which restores
+    ``sys.modules`` and ``sys.path`` afterwards)."""
+    with official_modules(REPO):
         from rcnn.core.config import cfg
         from rcnn.modeling.parsing_rcnn.heads.gce_heads import roi_gce_head
         from rcnn.modeling.parsing_rcnn.inference import expand_boxes, parsing_results
@@ -76,11 +53,6 @@ def official():
         yield types.SimpleNamespace(cfg=cfg, roi_gce_head=roi_gce_head, Parsing_output=Parsing_output,
                                     parsing_results=parsing_results, expand_boxes=expand_boxes,
                                     BoxList=BoxList)
-    finally:
-        sys.path.remove(REPO)
-        for k in [k for k in sys.modules if k.split(".")[0] in _TOP_LEVEL]:
-            del sys.modules[k]
-        sys.modules.update(saved)
 
 
 # official name → ours, for the GCE head (prefix "head.") and the output module ("output.")

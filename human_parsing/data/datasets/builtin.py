@@ -18,6 +18,7 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from ..label_spaces import get_label_space
 from .cihp import load_cihp_instances
 from .coco_parsing import load_coco_parsing_json, register_coco_parsing
+from .densepose_coco import densepose_metadata, load_densepose_coco_json, register_densepose_coco
 from .mhp_v2 import load_mhp_v2_instances
 from .semantic import load_semantic_parsing
 
@@ -26,6 +27,7 @@ __all__ = [
     "register_mhp_v2_instances",
     "register_semantic_parsing",
     "register_synthetic",
+    "register_densepose_coco",
     "register_all_human_parsing",
     "SYNTHETIC_LAYOUTS",
 ]
@@ -56,9 +58,15 @@ _PREDEFINED_SPLITS_COCO_PARSING = {
     "cihp_coco_train": ("CIHP-COCO", "annotations/CIHP_train.json", "train_img", "train_parsing", "train_seg"),
     "cihp_coco_val":   ("CIHP-COCO", "annotations/CIHP_val.json", "val_img", "val_parsing", "val_seg"),
 }
+# name -> (image folder, json), relative to the datasets root (Detectron2 DensePose's layout)
+_PREDEFINED_SPLITS_DENSEPOSE_COCO = {
+    "densepose_coco_2014_train":           ("coco/train2014", "coco/annotations/densepose_train2014.json"),
+    "densepose_coco_2014_valminusminival": ("coco/val2014", "coco/annotations/densepose_valminusminival2014.json"),
+    "densepose_coco_2014_minival":         ("coco/val2014", "coco/annotations/densepose_minival2014.json"),
+}
 # fmt: on
 
-SYNTHETIC_LAYOUTS = ("cihp", "mhp_v2", "lip", "atr", "pascal_person_part", "coco")
+SYNTHETIC_LAYOUTS = ("cihp", "mhp_v2", "lip", "atr", "pascal_person_part", "coco", "densepose_coco")
 
 # Score threshold used when painting predicted people into the semantic map for mIoU
 # (Parsing R-CNN's SEMSEG_SCORE_THRESH: 0.3 on CIHP-like data, 0.05 on MHP v2).
@@ -119,6 +127,10 @@ def _load_synthetic(layout: str, root: str, split: str, name: str) -> List[dict]
     if layout == "coco":
         k = get_label_space("cihp").num_classes
         return load_coco_parsing_json(*_coco_paths(root, split), name, num_classes=k)
+    if layout == "densepose_coco":
+        from human_parsing.data.synthetic.densepose import densepose_paths
+
+        return load_densepose_coco_json(*densepose_paths(root, split), name)
     return load_semantic_parsing(root, layout, split, name)
 
 
@@ -129,6 +141,13 @@ def register_synthetic(name: str, layout: str, root: str, split: str) -> None:
             f"Unknown synthetic layout {layout!r}; expected one of {SYNTHETIC_LAYOUTS}"
         )
     DatasetCatalog.register(name, lambda: _load_synthetic(layout, root, split, name))
+    if layout == "densepose_coco":  # exact U/V symmetry and geodesics of the synthetic charts
+        from human_parsing.data.synthetic.densepose import densepose_paths
+
+        json_file, image_root = densepose_paths(root, split)
+        meta = densepose_metadata(uv_symmetry="synthetic", geodesics="synthetic")
+        MetadataCatalog.get(name).set(dataset_root=root, json_file=json_file, image_root=image_root, **meta)
+        return
     label_space = "cihp" if layout == "coco" else layout
     instance = layout in ("cihp", "mhp_v2", "coco")
     _set_metadata(name, label_space, "parsing" if instance else "sem_seg_parsing", root)
@@ -153,6 +172,8 @@ def register_all_human_parsing(root: str) -> None:
             label_space="cihp",
             dataset_root=d,
         )
+    for name, (img, json_file) in _PREDEFINED_SPLITS_DENSEPOSE_COCO.items():
+        register_densepose_coco(name, os.path.join(root, json_file), os.path.join(root, img))
     for layout in SYNTHETIC_LAYOUTS:
         for split in ("train", "val"):
             layout_root = os.path.join(root, "synthetic", layout)

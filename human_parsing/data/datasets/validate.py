@@ -5,6 +5,7 @@ values and sizes (what the mapper would find later, found up front). Used by
 import logging
 from typing import List, Optional, Union
 
+from ..densepose import decode_dp_masks
 from ..io import DataFormatError, load_person_parsing, load_sem_seg, read_image
 from ..label_spaces import LabelSpace
 from .common import parallel_map
@@ -19,7 +20,8 @@ def check_record(record: dict, label_space: Union[LabelSpace, str, int]) -> int:
     bad file. ``label_space`` (or only its number of classes, then without colour decoding)
     gives the valid values.
 
-    Returns the number of people whose part map has at least one labelled pixel.
+    Returns the number of people whose part map has at least one labelled pixel (dense-pose
+    records: the number of people with dense pose, whose masks all decode).
     """
     hw = (record["height"], record["width"])
     img = read_image(record["file_name"])
@@ -33,6 +35,11 @@ def check_record(record: dict, label_space: Union[LabelSpace, str, int]) -> int:
         load_sem_seg(record, ls, k)
     if not record.get("annotations"):
         return 0
+    if not any("parsing" in a for a in record["annotations"]):  # DensePose-COCO: decode the masks
+        dp = [a for a in record["annotations"] if "dp_masks" in a]
+        for a in dp:
+            decode_dp_masks(a["dp_masks"], f"{record['file_name']}: annotation {a.get('id')}")
+        return len(dp)
     maps = load_person_parsing(record, k, ls)
     return int((maps.reshape(len(maps), -1).max(axis=1) > 0).sum())
 

@@ -31,6 +31,8 @@ from .layouts import (
     write_scene,
     write_split_index,
 )
+from ..densepose import PATCH_TO_COARSE
+from .densepose import densepose_annotations, write_densepose_json
 from .scene import generate_scene
 
 logger = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ def _write_scenes(
     ids: List[str] = []
     joints, coco, counts, heights = [], [], [], []
     present = np.zeros(256, dtype=bool)
+    dp_images, dp_anns = [], []
     for i in progress(range(num_images), f"writing synthetic {layout} {split}"):
         scene = generate_scene(seed, i, size, person_scale)
         iid = image_id(layout, split, i)
@@ -95,8 +98,18 @@ def _write_scenes(
         coco.append([p.coco for p in scene.people])
         counts.append(len(scene.people))
         heights += [p.height / size[1] for p in scene.people]
-        present[np.unique(scene.labels(space))] = True
-    write_split_index(layout, out, split, ids, joints)
+        if layout == "densepose_coco":
+            dp_images.append({"id": int(iid), "file_name": f"{iid}.jpg", "width": size[0], "height": size[1]})
+            dp_anns.append(densepose_annotations(scene, seed, i))
+            present[0] = True
+            for a in dp_anns[-1]:
+                present[PATCH_TO_COARSE[np.asarray(a.get("dp_I", []), dtype=np.int64)]] = True
+        else:
+            present[np.unique(scene.labels(space))] = True
+    if layout == "densepose_coco":
+        write_densepose_json(out, split, dp_images, dp_anns)
+    else:
+        write_split_index(layout, out, split, ids, joints)
     keypoints = dict(zip(ids, coco))
     names = get_label_space(space).classes
     return {  # summary, and per image id the (17, 3) COCO keypoints of each person

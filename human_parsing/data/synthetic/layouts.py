@@ -12,6 +12,8 @@ load them unchanged::
     coco      the CIHP layout converted by the readers' converter (``records_to_coco``), with
               COCO-17 ``keypoints`` per person: <out>/{split}_img, {split}_parsing, {split}_seg,
               annotations/CIHP_{split}.json
+    densepose_coco  <out>/{split}_img/<id>.jpg, <out>/annotations/densepose_{split}.json in the
+              DensePose-COCO json layout (``densepose.py`` in this package: charts and points)
 
 Ids: 7-digit strings (``0000001``; MHP v2 uses plain integers like the dataset, ``1``); val ids
 start at 1000001 so that train and val may share a folder (ATR, PASCAL-Person-Part).
@@ -44,7 +46,7 @@ __all__ = [
     "lip_joint_self",
 ]
 
-LAYOUTS = ("cihp", "mhp_v2", "lip", "atr", "pascal_person_part", "coco")
+LAYOUTS = ("cihp", "mhp_v2", "lip", "atr", "pascal_person_part", "coco", "densepose_coco")
 # Label space each layout's label files are written in.
 LAYOUT_LABEL_SPACE = {
     "cihp": "cihp",
@@ -53,6 +55,7 @@ LAYOUT_LABEL_SPACE = {
     "atr": "atr",
     "pascal_person_part": "pascal_person_part",
     "coco": "cihp",
+    "densepose_coco": "densepose_parts",
 }
 SPLITS = ("train", "val")
 _VAL_ID_OFFSET = 1_000_000
@@ -151,6 +154,10 @@ _WRITERS: Dict[str, Callable[[str, str, str, Scene], None]] = {
     "lip": _write_semantic("{split}_images", "{split}_segmentations", "lip"),
     "atr": _write_semantic("JPEGImages", "SegmentationClassAug", "atr"),
     "pascal_person_part": _write_semantic("JPEGImages", "SegmentationPart", "pascal_person_part"),
+    # the image only; the json is written once the split is complete (write_densepose_json)
+    "densepose_coco": lambda out, split, iid, scene: write_image(
+        os.path.join(out, f"{split}_img", f"{iid}.jpg"), scene.image
+    ),
 }
 
 

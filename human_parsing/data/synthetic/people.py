@@ -57,6 +57,10 @@ class PersonDrawing:
     coco: np.ndarray  # (17, 2)
     mpii: np.ndarray  # (16, 2)
     face_box: np.ndarray  # (4,) x0, y0, x1, y1 of the head ellipse
+    # Every skeleton point (incl. hands, toes, neck) in image coordinates, and the body frame
+    # (2x2 matrix, translation) mapping body-frame points to the image: p = m @ b + t.
+    joints: Dict[str, np.ndarray] = field(default_factory=dict)
+    frame: Tuple[np.ndarray, np.ndarray] = (np.eye(2), np.zeros(2))
 
 
 def _u(rng, lo, hi):
@@ -335,4 +339,6 @@ def draw_person(spec: PersonSpec, shape: Tuple[int, int]) -> PersonDrawing:
         coco=cv.to_image([J[k] for k in COCO_KEYPOINTS]),
         mpii=cv.to_image([J[k] for k in MPII_KEYPOINTS]),
         face_box=face_box,
+        joints={k: cv.to_image(v)[0] for k, v in J.items()},
+        frame=(cv.m.copy(), cv.t.copy()),
     )

@@ -12,7 +12,7 @@ layout of the parts relative to each other.
 
 import colorsys
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -60,6 +60,9 @@ class SyntheticPerson:
     face_box: np.ndarray  # (4,) x0, y0, x1, y1 (float, may leave the image)
     height: float  # standing height in pixels
     num_pixels: int
+    facing: int = 1  # +1 facing the camera, -1 seen from the back
+    joints: Optional[Dict[str, np.ndarray]] = None  # skeleton points in image coordinates
+    frame: Optional[Tuple[np.ndarray, np.ndarray]] = None  # body frame -> image: m @ b + t
 
 
 @dataclass
@@ -264,6 +267,9 @@ def generate_scene(
                 face_box=d.face_box,
                 height=spec.h,
                 num_pixels=int(len(xs)),
+                facing=spec.facing,
+                joints=d.joints,
+                frame=d.frame,
             )
         )
     return Scene(image=image, fine=fine, human_ids=hum, people=people)
