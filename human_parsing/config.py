@@ -21,7 +21,8 @@ def add_human_parsing_config(cfg: CN) -> None:
     _C.INPUT.PARSING.FLIP_PROB = 0.5
     # Training resize: "ResizeShortestEdge" (INPUT.MIN_SIZE_TRAIN/MAX_SIZE_TRAIN/
     # MIN_SIZE_TRAIN_SAMPLING, Parsing R-CNN), "RandomScale" (one factor ~ U(SCALE_RANGE) of the
-    # image's own size, PGN) or "none".
+    # image's own size, PGN), "RandomScaleXY" (independent width and height factors ~ U(SCALE_RANGE),
+    # Grapy-ML) or "none".
     _C.INPUT.PARSING.RESIZE_TYPE = "ResizeShortestEdge"
     _C.INPUT.PARSING.SCALE_RANGE = (0.5, 2.0)
     # Image padding value of INPUT.CROP.TYPE "absolute_pad" (labels and human ids pad with 255).

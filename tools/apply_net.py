@@ -8,6 +8,7 @@ See ``human_parsing/apply/cli.py`` for every option and ``human_parsing/apply/fo
 the dump formats. This entry point only adds the method packages' config keys.
 """
 import corrpm
+import grapy_ml
 import parsing_rcnn
 import pgn
 import sst
@@ -20,6 +21,7 @@ CONFIG_FNS = (
     pgn.add_pgn_config,
     corrpm.add_corrpm_config,
     sst.add_sst_config,
+    grapy_ml.add_grapy_ml_config,
 )
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from detectron2.evaluation import verify_results
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
-import human_parsing.data  # noqa: F401  (registers the datasets)
 import corrpm
+import grapy_ml
+import human_parsing.data  # noqa: F401  (registers the datasets)
 import parsing_rcnn
 import pgn
 import sst
@@ -37,6 +38,7 @@ def build_config(args):
     pgn.add_pgn_config(cfg)
     sst.add_sst_config(cfg)
     corrpm.add_corrpm_config(cfg)
+    grapy_ml.add_grapy_ml_config(cfg)
     return merge_config(cfg, args.config_file, args.opts)
 
 

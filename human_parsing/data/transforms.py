@@ -89,23 +89,28 @@ class RandomScale(T.Augmentation):
     """Resize by one factor s ~ U(min_scale, max_scale) of the image's own size (both axes).
 
     PGN's scale jitter (methods.md §3.4): the new size is ``int(h * s)``, ``int(w * s)``
-    (truncation, as ``tf.to_int32``); bilinear for the image, nearest for labels.
+    (truncation, as ``tf.to_int32``); bilinear for the image, nearest for labels. With
+    ``independent_xy`` the width and height factors are drawn independently (width first), as
+    Grapy-ML's ``RandomSized_new`` (methods.md §4.6; the aspect ratio changes).
     """
 
-    def __init__(self, min_scale: float, max_scale: float):
+    def __init__(self, min_scale: float, max_scale: float, independent_xy: bool = False):
         super().__init__()
         if not 0 < min_scale <= max_scale:
             raise ValueError(f"Invalid scale range ({min_scale}, {max_scale})")
         self.min_scale, self.max_scale = float(min_scale), float(max_scale)
+        self.independent_xy = independent_xy
 
     def get_transform(self, image: np.ndarray) -> Transform:
         h, w = image.shape[:2]
-        s = np.random.uniform(self.min_scale, self.max_scale)
-        new_h, new_w = max(1, int(h * s)), max(1, int(w * s))
+        sx = np.random.uniform(self.min_scale, self.max_scale)
+        sy = np.random.uniform(self.min_scale, self.max_scale) if self.independent_xy else sx
+        new_h, new_w = max(1, int(h * sy)), max(1, int(w * sx))
         return T.ResizeTransform(h, w, new_h, new_w, Image.BILINEAR)
 
     def __repr__(self) -> str:
-        return f"RandomScale(min_scale={self.min_scale}, max_scale={self.max_scale})"
+        xy = ", independent_xy=True" if self.independent_xy else ""
+        return f"RandomScale(min_scale={self.min_scale}, max_scale={self.max_scale}{xy})"
 
 
 class LimitLongestEdge(T.Augmentation):
@@ -173,7 +178,8 @@ def build_parsing_augmentation(cfg, is_train: bool, label_space: LabelSpace) -> 
     Train: ``INPUT.RANDOM_FLIP`` ("horizontal" or "none"; a vertical flip has no meaning for
     people), ``INPUT.PARSING.RESIZE_TYPE`` ("ResizeShortestEdge" with ``MIN_SIZE_TRAIN``,
     ``MAX_SIZE_TRAIN``, ``MIN_SIZE_TRAIN_SAMPLING``; "RandomScale" with
-    ``INPUT.PARSING.SCALE_RANGE``; "none"), and ``INPUT.CROP`` when enabled (type
+    ``INPUT.PARSING.SCALE_RANGE``; "RandomScaleXY", the same with independent width and height
+    factors; "none"), and ``INPUT.CROP`` when enabled (type
     "absolute_pad" = pad bottom/right to ``CROP.SIZE`` with 255 for labels then random crop;
     other types are Detectron2's ``RandomCrop``). Test: :func:`build_test_resize`.
     """
@@ -192,8 +198,8 @@ def build_parsing_augmentation(cfg, is_train: bool, label_space: LabelSpace) -> 
                 cfg.INPUT.MIN_SIZE_TRAIN, cfg.INPUT.MAX_SIZE_TRAIN, cfg.INPUT.MIN_SIZE_TRAIN_SAMPLING
             )
         )
-    elif resize == "RandomScale":
-        augs.append(RandomScale(*cfg.INPUT.PARSING.SCALE_RANGE))
+    elif resize in ("RandomScale", "RandomScaleXY"):
+        augs.append(RandomScale(*cfg.INPUT.PARSING.SCALE_RANGE, independent_xy=resize == "RandomScaleXY"))
     elif resize != "none":
         raise ValueError(f"Unknown INPUT.PARSING.RESIZE_TYPE {resize!r}")
     if cfg.INPUT.CROP.ENABLED:
