@@ -17,7 +17,7 @@ setup(
         "corrpm": "projects/CorrPM/corrpm",
         "sst": "projects/SST/sst",
     },
-    package_data={"sst": ["priors/*.json"]},
+    package_data={"human_parsing.data": ["priors/*.json"], "sst": ["priors/*.json"]},
     python_requires=">=3.8",
     install_requires=["numpy", "opencv-python-headless", "pycocotools", "scipy", "scikit-image", "tqdm"],
 )

@@ -1,35 +1,46 @@
 """Label graphs: which parts of a label space touch each other (Graphonomy's intra-dataset
 adjacencies, as published in Grapy-ML's ``networks/graph.py``; methods.md §4.8 and §6.6), and
-the coarse Grapy-ML hierarchy levels' graphs. Used by Grapy-ML's GCN ablation and SST's M_intra.
+the coarse Grapy-ML hierarchy levels' graphs. The one copy used by Grapy-ML's GCN ablation and
+SST's M_intra.
 
-A graph is a dict ``{class id: [neighbour ids]}``. :func:`normalized_adjacency` turns it into
-Graphonomy's ``preprocess_adj``: the symmetric 0/1 matrix A (listed self-loops kept, as the
-PASCAL graph lists them), then D^-½ (A + I) D^-½.
+The published graphs are data files, ``priors/<space>_adjacency.json`` next to this module:
+``{"label_space", "classes", "neighbours": {class: [class, ...]}, "provenance", "as_read"}``,
+keyed by class name and checked against :mod:`human_parsing.data.label_spaces` when read. A graph
+in memory is a dict ``{class id: [neighbour ids]}`` in the file's listing order (one-sided pairs
+and self-loops as listed). Each method's treatment is a function of it:
+
+- :func:`normalized_adjacency` (Grapy-ML's GCN): Graphonomy's ``preprocess_adj``, the symmetric
+  0/1 matrix A with the listed self-loops kept (PASCAL lists them), then D^-½ (A + I) D^-½;
+- :func:`adjacency_matrix` with ``with_identity=True`` (SST's M_intra): the symmetric 0/1 matrix
+  with every diagonal entry 1, so each class keeps its own value.
 """
-from typing import Dict, List
+import functools
+import json
+import os
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["LABEL_GRAPHS", "COARSE_LEVEL_GRAPHS", "adjacency_matrix", "normalized_adjacency", "label_graph"]
+from .label_spaces import LabelSpace, get_label_space
 
-# fmt: off
-LABEL_GRAPHS: Dict[str, Dict[int, List[int]]] = {
-    "pascal_person_part": {0: [0], 1: [1, 2], 2: [1, 2, 3, 5], 3: [2, 3, 4], 4: [3, 4], 5: [2, 5, 6],
-                           6: [5, 6]},
-    "cihp": {0: [], 1: [2, 13], 2: [1, 13], 3: [14, 15], 4: [13], 5: [6, 7, 9, 10, 11, 12, 14, 15],
-             6: [5, 7, 10, 11, 14, 15, 16, 17], 7: [5, 6, 9, 10, 11, 12, 14, 15], 8: [16, 17, 18, 19],
-             9: [5, 7, 10, 16, 17, 18, 19], 10: [5, 6, 7, 9, 11, 12, 13, 14, 15, 16, 17],
-             11: [5, 6, 7, 10, 13], 12: [5, 7, 10, 16, 17], 13: [1, 2, 4, 10, 11], 14: [3, 5, 6, 7, 10],
-             15: [3, 5, 6, 7, 10], 16: [6, 8, 9, 10, 12, 18], 17: [6, 8, 9, 10, 12, 19], 18: [8, 9, 16],
-             19: [8, 9, 17]},
-    "atr": {0: [], 1: [2, 11], 2: [1, 11], 3: [11], 4: [5, 6, 7, 11, 14, 15, 17], 5: [4, 6, 7, 8, 12, 13],
-            6: [4, 5, 7, 8, 9, 10, 12, 13], 7: [4, 11, 12, 13, 14, 15], 8: [5, 6], 9: [6, 12], 10: [6, 13],
-            11: [1, 2, 3, 4, 7, 14, 15, 17], 12: [5, 6, 7, 9], 13: [5, 6, 7, 10], 14: [4, 7, 11, 16],
-            15: [4, 7, 11, 16], 16: [14, 15], 17: [4, 11]},
-}
-# fmt: on
+__all__ = [
+    "GRAPHS_DIR",
+    "GRAPH_OF",
+    "COARSE_LEVEL_GRAPHS",
+    "PriorError",
+    "read_json",
+    "check_classes",
+    "label_graph_path",
+    "read_label_graph",
+    "label_graph",
+    "adjacency_matrix",
+    "normalized_adjacency",
+]
+
+GRAPHS_DIR = os.path.join(os.path.dirname(__file__), "priors")
+
 # LIP has CIHP's classes except jumpsuits for torso-skin: Graphonomy uses the CIHP graph for both.
-LABEL_GRAPHS["lip"] = LABEL_GRAPHS["cihp"]
+GRAPH_OF: Dict[str, str] = {"lip": "cihp"}
 
 # Coarse levels (not published; our choice, methods.md §4.8 suggests a chain through the torso):
 # level 1 = {background, person} without edges; level 2 = background alone and head, arms and
@@ -40,17 +51,73 @@ COARSE_LEVEL_GRAPHS: Dict[int, Dict[int, List[int]]] = {
 }
 
 
-def label_graph(label_space: str) -> Dict[int, List[int]]:
-    """The published graph of a label space."""
+class PriorError(ValueError):
+    """A prior data file (label graph, label similarity) is missing or disagrees with the label spaces."""
+
+
+def read_json(path: str) -> dict:
+    """The JSON document at ``path``; a missing or malformed file is a :class:`PriorError` naming it."""
     try:
-        return LABEL_GRAPHS[label_space]
-    except KeyError:
-        raise KeyError(f"No label graph for label space {label_space!r}; known: {sorted(LABEL_GRAPHS)}") from None
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise PriorError(f"{path}: prior file not found") from None
+    except ValueError as e:
+        raise PriorError(f"{path}: not valid JSON ({e})") from None
 
 
-def adjacency_matrix(graph: Dict[int, List[int]], num_nodes: int) -> np.ndarray:
-    """Symmetric 0/1 (num_nodes, num_nodes) matrix of the graph; listed self-loops are kept."""
-    a = np.zeros((num_nodes, num_nodes), dtype=np.float64)
+def check_classes(path: str, key: str, got: Sequence[str], space: LabelSpace) -> None:
+    """The class names under ``key`` of the file must be the label space's, in its order."""
+    if list(got) != list(space.classes):
+        raise PriorError(
+            f"{path}: '{key}' ({len(got)} classes) does not match label space {space.name!r} "
+            f"({space.num_classes} classes {list(space.classes)}); got {list(got)}"
+        )
+
+
+def label_graph_path(space: str, directory: Optional[str] = None) -> str:
+    return os.path.join(directory or GRAPHS_DIR, f"{space}_adjacency.json")
+
+
+def read_label_graph(path: str, space_name: str) -> Dict[int, List[int]]:
+    """The graph stored at ``path`` for label space ``space_name``, checked against it by name."""
+    space = get_label_space(space_name)
+    doc = read_json(path)
+    if doc.get("label_space") != space_name:
+        raise PriorError(f"{path}: label_space is {doc.get('label_space')!r}, expected {space_name!r}")
+    check_classes(path, "classes", doc.get("classes", []), space)
+    neighbours = doc.get("neighbours")
+    if not isinstance(neighbours, dict):
+        raise PriorError(f"{path}: 'neighbours' must be an object {{class: [class, ...]}}")
+    graph: Dict[int, List[int]] = {}
+    for name, nbs in neighbours.items():
+        for nb in [name] + list(nbs):
+            if nb not in space.classes:
+                raise PriorError(f"{path}: unknown class {nb!r} (label space {space_name!r})")
+        graph[space.classes.index(name)] = [space.classes.index(nb) for nb in nbs]
+    return graph
+
+
+@functools.lru_cache(maxsize=None)
+def _published_graph(space: str) -> Dict[int, List[int]]:
+    return read_label_graph(label_graph_path(space), space)
+
+
+def label_graph(label_space: str) -> Dict[int, List[int]]:
+    """The published graph of a label space (LIP: CIHP's, see :data:`GRAPH_OF`); a fresh copy."""
+    space = GRAPH_OF.get(label_space, label_space)
+    path = label_graph_path(space)
+    if not os.path.exists(path):
+        known = sorted(f[: -len("_adjacency.json")] for f in os.listdir(GRAPHS_DIR) if f.endswith("_adjacency.json"))
+        raise PriorError(f"No label graph for label space {label_space!r}: {path} does not exist; "
+                         f"known: {sorted(known + list(GRAPH_OF))}")
+    return {i: list(nbs) for i, nbs in _published_graph(space).items()}
+
+
+def adjacency_matrix(graph: Dict[int, List[int]], num_nodes: int, with_identity: bool = False) -> np.ndarray:
+    """Symmetric 0/1 (num_nodes, num_nodes) matrix of the graph (a pair listed on one side counts
+    both ways); listed self-loops are kept, and ``with_identity`` sets the whole diagonal to 1."""
+    a = np.eye(num_nodes) if with_identity else np.zeros((num_nodes, num_nodes))
     for i, nbrs in graph.items():
         for j in nbrs:
             if not (0 <= i < num_nodes and 0 <= j < num_nodes):
@@ -60,7 +127,7 @@ def adjacency_matrix(graph: Dict[int, List[int]], num_nodes: int) -> np.ndarray:
 
 
 def normalized_adjacency(graph: Dict[int, List[int]], num_nodes: int) -> np.ndarray:
-    """Graphonomy's Â = D^-½ (A + I) D^-½ (float32)."""
+    """Graphonomy's Â = D^-½ (A + I) D^-½ (float32); a listed self-loop makes (A + I)_ii = 2."""
     a = adjacency_matrix(graph, num_nodes) + np.eye(num_nodes)
     d = 1.0 / np.sqrt(a.sum(1))
     return (d[:, None] * a * d[None, :]).astype(np.float32)

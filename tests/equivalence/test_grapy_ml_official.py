@@ -8,16 +8,21 @@ package's model through its official-name renaming hook, and compare both output
 the DeepLab v3+, GPM, multi-task DeepLab and Grapy-ML models on random images, in eval mode.
 No official code is copied here; it is imported from the checkout.
 """
+import importlib.util
 import os
 import sys
 import types
 
+import numpy as np
 import pytest
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.modeling import build_model
 from torch import nn
 
+from grapy_ml.head import level_tables
+from human_parsing.data.label_graphs import label_graph, normalized_adjacency
+from human_parsing.data.label_spaces import get_label_space
 from tests.grapy_ml.common import cpu_norms, load_cfg
 
 REPO = os.environ.get("GRAPY_ML_REPO", "")
@@ -168,3 +173,21 @@ def test_multi_task_deeplab_and_grapy_ml(official):
         assert main.argmax(1).unique().numel() >= 3
         _close(main, ref_aux)
         _close(gpm, ref)
+
+
+@pytest.mark.parametrize("domain,official_name", [("cihp", "cihp_graph"), ("pascal_person_part", "pascal_graph"),
+                                                  ("atr", "atr_graph"), ("lip", "cihp_graph")])
+def test_label_graphs_equal_official(domain, official_name):
+    """The shared label-graph files, read by id, are ``networks/graph.py``'s dicts (listing order,
+    one-sided pairs and self-loops included), and the GCN ablation's Â is its ``preprocess_adj``."""
+    pytest.importorskip("networkx")
+    spec = importlib.util.spec_from_file_location("official_graph", os.path.join(REPO, "networks", "graph.py"))
+    graph = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(graph)
+    official = getattr(graph, official_name)
+    assert label_graph(domain) == official
+    k = get_label_space(domain).num_classes
+    ref = np.asarray(graph.preprocess_adj(official), dtype=np.float64)  # a dense np.matrix
+    np.testing.assert_allclose(normalized_adjacency(label_graph(domain), k), ref, atol=1e-6)
+    _, _, ours = level_tables([domain], [3], need_adjacency=True)
+    np.testing.assert_array_equal(ours[domain][3], normalized_adjacency(label_graph(domain), k))

@@ -15,7 +15,7 @@ from grapy_ml.gpm import (
     graph_semantic_distribution,
 )
 from grapy_ml.head import level_tables
-from human_parsing.data.label_graphs import LABEL_GRAPHS, normalized_adjacency
+from human_parsing.data.label_graphs import label_graph, normalized_adjacency
 
 # f: (1, 2, 2, 3); labels with class 3 absent
 F0 = torch.tensor([[[[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], [[-1.0, -1.0, -1.0], [-1.0, -1.0, -1.0]]]])
@@ -95,12 +95,12 @@ def test_gcr_level_reasoning_structure_and_shapes():
 
 
 def test_gcn_adjacency_by_hand():
-    a = normalized_adjacency(LABEL_GRAPHS["pascal_person_part"], 7)
+    a = normalized_adjacency(label_graph("pascal_person_part"), 7)
     # node 1 lists itself and 2: (A + I)_11 = 2, degree 3; node 2: 1, 2 (self), 3, 5: degree 5
     assert a[1, 1] == pytest.approx(2 / 3)
     assert a[1, 2] == pytest.approx(1 / math.sqrt(15)) and a[2, 1] == a[1, 2]
     assert a[1, 3] == 0
-    cihp = normalized_adjacency(LABEL_GRAPHS["cihp"], 20)
+    cihp = normalized_adjacency(label_graph("cihp"), 20)
     assert cihp[0, 0] == 1 and cihp[0].sum() == 1  # background only with itself
     assert np.allclose(cihp, cihp.T)
 

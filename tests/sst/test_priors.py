@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
+from human_parsing.data.label_graphs import GRAPHS_DIR
 from human_parsing.data.label_spaces import get_label_space
 from sst.priors import PRIORS_DIR, PriorError, load_intra_adjacency, load_similarity
 
@@ -54,9 +55,12 @@ def test_similarity_orientation_by_names():
     assert pc[pascal.classes.index("torso")].argmax() == cihp.classes.index("torso-skin")
 
 
-def _copy_priors(tmp_path):
+def _copy_priors(tmp_path, adjacency=True):
+    """A user priors directory: SST's similarity matrices, plus the shared adjacency files."""
     d = tmp_path / "priors"
     shutil.copytree(PRIORS_DIR, d)
+    if adjacency:
+        shutil.copytree(GRAPHS_DIR, d, dirs_exist_ok=True)
     return str(d)
 
 
@@ -80,5 +84,24 @@ def test_wrong_classes_and_missing_pair(tmp_path):
         load_intra_adjacency("cihp", d)
     with pytest.raises(PriorError, match=r"domain pair \('lip', 'atr'\)"):
         load_similarity("lip", "atr", d)
-    with pytest.raises(PriorError, match="USE_INTRA_MASK"):
+    with pytest.raises(PriorError, match=r"lip_adjacency.json or .*human_parsing.*lip_adjacency.json.*USE_INTRA_MASK"):
         load_intra_adjacency("lip", d)
+
+
+def test_priors_dir_adjacency_overrides_else_shared(tmp_path):
+    """MODEL.SST.PRIORS_DIR: an adjacency file there replaces the shared label graph; without one
+    the shared graph is used, while the similarity matrices always come from that directory."""
+    d = _copy_priors(tmp_path, adjacency=False)
+    assert not any(f.endswith("_adjacency.json") for f in os.listdir(d))
+    np.testing.assert_array_equal(load_intra_adjacency("atr", d), load_intra_adjacency("atr"))
+    doc = json.load(open(os.path.join(GRAPHS_DIR, "atr_adjacency.json")))
+    doc["neighbours"]["bag"] = []  # the user's graph: bag touches no arm
+    doc["neighbours"]["left-arm"].remove("bag")
+    doc["neighbours"]["right-arm"].remove("bag")
+    json.dump(doc, open(os.path.join(d, "atr_adjacency.json"), "w"))
+    atr = get_label_space("atr").classes.index
+    ours, shared = load_intra_adjacency("atr", d), load_intra_adjacency("atr")
+    assert shared[atr("bag"), atr("left-arm")] == 1 and ours[atr("bag"), atr("left-arm")] == 0
+    assert (shared != ours).sum() == 4  # bag-left-arm, bag-right-arm, both ways
+    # the shared file is untouched
+    assert json.load(open(os.path.join(GRAPHS_DIR, "atr_adjacency.json")))["neighbours"]["bag"] == ["left-arm", "right-arm"]

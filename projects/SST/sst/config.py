@@ -55,9 +55,9 @@ def add_sst_config(cfg: CN) -> None:
     _C.MODEL.SST.PAIR_STRATEGY = "full"
     # SCR over several pairs: "sum" or "mean" [paper silent].
     _C.MODEL.SST.SCR_PAIR_REDUCTION = "sum"
-    # Priors (§6.6): data files in sst/priors/ (or absolute paths). Intra adjacencies are looked up
-    # per domain as "<domain>_adjacency.json", similarity matrices as "<a>__<b>_similarity.json"
-    # in either order (transposed as needed).
+    # Priors (§6.6): similarity matrices "<a>__<b>_similarity.json" (either order, transposed as
+    # needed) in this directory; intra adjacencies "<domain>_adjacency.json" from it when present,
+    # else the shared label graphs in human_parsing/data/priors/ (also Grapy-ML's).
     _C.MODEL.SST.PRIORS_DIR = ""  # "" = the package's sst/priors
 
     # ---- objective (Eq. 12-13)
