@@ -23,7 +23,7 @@ for split_n in "train 200" "val 32"; do
 done
 
 say "ground-truth visualizations -> $OUT/gt_vis"
-$PY tools/visualize_data.py --dataset synthetic_cihp_val --num 4 --output "$OUT/gt_vis"
+$PY tools/visualize_data.py --dataset synthetic_cihp_val --num 4 --vis panel --output "$OUT/gt_vis"
 
 VAL_IMAGES="$HUMAN_PARSING_DATASETS/synthetic/cihp/Validation/Images/100000[1-4].jpg"
 for model in $MODELS; do

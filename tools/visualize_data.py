@@ -24,7 +24,12 @@ import human_parsing.data  # noqa: F401  (registers the datasets)
 from human_parsing.config import add_human_parsing_config
 from human_parsing.data.io import read_image, write_image
 from human_parsing.data.mappers import build_mapper
-from human_parsing.vis import build_visualizer, extract_from_mapped, extract_from_record
+from human_parsing.vis import (
+    build_display_visualizer,
+    build_visualizer,
+    extract_from_mapped,
+    extract_from_record,
+)
 
 logger = logging.getLogger("human_parsing.visualize_data")
 
@@ -35,7 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--num", type=int, default=8, help="number of images (first N records)")
     p.add_argument("--output", required=True, help="output folder")
     p.add_argument("--source", choices=["annotation", "dataloader"], default="annotation")
-    p.add_argument("--vis", default="parsing,instances", help="comma-separated visualizer names")
+    p.add_argument("--vis", default="parsing,instances",
+                   help="comma-separated visualizer names, or panel (input | parts | people, readable size)")
     p.add_argument("--config-file", default="", help="config for the mapper (dataloader mode)")
     p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
     return p.parse_args(argv)
@@ -70,7 +76,10 @@ def main(argv=None) -> int:
     setup_logger(name="human_parsing")
     records = DatasetCatalog.get(args.dataset)[: args.num]
     meta = MetadataCatalog.get(args.dataset)
-    visualizer = build_visualizer(args.vis, meta)
+    if args.vis.strip() == "panel":
+        visualizer = build_display_visualizer(args.vis, meta)
+    else:
+        visualizer = build_visualizer(args.vis, meta)
     os.makedirs(args.output, exist_ok=True)
     mapper = fmt = None
     if args.source == "dataloader":
