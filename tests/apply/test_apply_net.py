@@ -160,9 +160,10 @@ def test_video_round_trip(model, tmp_path):
         _assert_same(model.predictor(frame), got, edges_atol=0.5 / 255 + 1e-6)
 
     shown = tmp_path / "show"
-    model.run("show", clip, str(shown), "--vis", "bbox", "--display-size", "0")
+    model.run("show", clip, str(shown), "--vis", "parsing,bbox")  # upscaled 7x, legend beside
     r = VideoReader(str(shown / "clip_show.avi"))
-    assert r.fps == pytest.approx(6.0) and r.size == (80, 64) and len(list(r)) == 4
+    assert r.fps == pytest.approx(6.0) and len(list(r)) == 4
+    assert r.size == (80 * 7 + legend_width(get_label_space("cihp")), 64 * 7)  # one size for every frame
 
 
 def test_predictor_api(model):
