@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 KEYS = [("parsing", "mIoU"), ("parsing", "pixAcc"), ("parsing", "APp50"), ("parsing", "APp_vol"),
         ("parsing", "PCP50"), ("region", "APr50"), ("region", "APr_vol")]
-LIMBS = ["Left-arm", "Right-arm", "Left-leg", "Right-leg"]
+LIMBS = ["left-arm", "right-arm", "left-leg", "right-leg"]  # matched case-insensitively
 CURVES = "training_curves.png"
 
 
@@ -35,7 +35,8 @@ def results_table(paths: List[str], counts: Optional[Dict[str, str]] = None) -> 
         with open(path) as f:
             res = json.load(f)
         vals = [res.get(g, {}).get(k) for g, k in KEYS]
-        vals += [res.get("parsing", {}).get(f"IoU-{n}") for n in LIMBS]
+        per_class = {k.lower(): v for k, v in res.get("parsing", {}).items()}
+        vals += [per_class.get(f"iou-{n}") for n in LIMBS]
         name = model_name(path)
         lines.append(f"| {name} | " + " | ".join(_cell(v) for v in vals) + f" | {counts.get(name, '-')} |")
     return "\n".join(lines)
@@ -101,8 +102,8 @@ def main(argv=None, gt_counts: Optional[Dict[str, int]] = None) -> str:
     missing = [r for r in args.results if not os.path.isfile(r)]
     if missing:
         raise FileNotFoundError(f"no results file {missing[0]}")
-    text = results_table(args.results, count_cells(args.results, args.dataset, gt_counts))
-    text += "\n" + "\n".join(pictures(args.results, args.overlays))
+    text = "\n".join([results_table(args.results, count_cells(args.results, args.dataset, gt_counts))]
+                     + pictures(args.results, args.overlays))
     print(text)
     return text
 

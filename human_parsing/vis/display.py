@@ -166,7 +166,11 @@ def person_labels(data: ParsingVisData) -> Tuple[List[str], List[Tuple[float, fl
     n = len(data)
     texts, anchors = [], []
     for i in range(n):
-        texts.append(f"#{i + 1}" if data.scores is None else f"#{i + 1} {data.scores[i]:.2f}")
+        if data.scores is None:
+            texts.append(f"#{i + 1}")
+        else:  # probabilities with 2 decimals; other scores (PGN's pixel counts) as integers
+            sc = float(data.scores[i])
+            texts.append(f"#{i + 1} {sc:.2f}" if sc <= 1 else f"#{i + 1} {sc:.0f}")
         if data.boxes is not None and i < len(data.boxes):
             anchors.append((float(data.boxes[i][0]), float(data.boxes[i][1])))
         else:

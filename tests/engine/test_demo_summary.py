@@ -14,7 +14,7 @@ _SPEC.loader.exec_module(summ)
 def _model(root, name, miou, instances):
     d = root / name
     (d / "inference" / "toy_val").mkdir(parents=True)
-    res = {"parsing": {"mIoU": miou, "pixAcc": 80.0, "APp50": 1.25, "IoU-Left-arm": 16.0, "IoU-Right-leg": 3.5},
+    res = {"parsing": {"mIoU": miou, "pixAcc": 80.0, "APp50": 1.25, "IoU-left-arm": 16.0, "IoU-Right-leg": 3.5},
            "region": {"APr50": 2.0}}
     (d / "eval_results.json").write_text(json.dumps(res))
     (d / "inference" / "toy_val" / "instances.json").write_text(json.dumps(instances))
