@@ -83,7 +83,7 @@ def pictures(paths: List[str], overlays: str = "") -> List[str]:
     lines = []
     for path in paths:
         name = model_name(path)
-        plot = os.path.join(os.path.dirname(os.path.abspath(path)), CURVES)
+        plot = os.path.join(os.path.dirname(path), CURVES)
         if os.path.isfile(plot):
             lines.append(f"{name} learning curves: {plot}")
         shown = sorted(glob.glob(os.path.join(overlays, name, "*.png"))) if overlays else []
