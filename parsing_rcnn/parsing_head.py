@@ -53,7 +53,8 @@ class BaseParsingRCNNHead(nn.Module):
     """Shared training/inference logic; subclasses build ``self.predictor`` and implement ``layers``."""
 
     @configurable
-    def __init__(self, *, loss_weight: float = 1.0, ignore_label: int = 255, class_balance_power: float = 0.0):
+    def __init__(self, *, loss_weight: float = 1.0, ignore_label: int = 255,
+                 class_balance_power: float = 0.0):
         """
         Args:
             loss_weight: multiplier of the parsing cross-entropy.

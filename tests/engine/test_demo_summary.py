@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-_SPEC = importlib.util.spec_from_file_location(
-    "summarize_results", os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "summarize_results.py"))
+_SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "summarize_results.py")
+_SPEC = importlib.util.spec_from_file_location("summarize_results", _SCRIPT)
 summ = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(summ)
 
@@ -14,7 +14,8 @@ _SPEC.loader.exec_module(summ)
 def _model(root, name, miou, instances):
     d = root / name
     (d / "inference" / "toy_val").mkdir(parents=True)
-    res = {"parsing": {"mIoU": miou, "pixAcc": 80.0, "APp50": 1.25, "IoU-left-arm": 16.0, "IoU-Right-leg": 3.5},
+    res = {"parsing": {"mIoU": miou, "pixAcc": 80.0, "APp50": 1.25,
+                       "IoU-left-arm": 16.0, "IoU-Right-leg": 3.5},
            "region": {"APr50": 2.0}}
     (d / "eval_results.json").write_text(json.dumps(res))
     (d / "inference" / "toy_val" / "instances.json").write_text(json.dumps(instances))

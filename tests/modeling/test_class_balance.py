@@ -53,7 +53,8 @@ def test_balanced_parsing_rcnn_loss_by_hand():
     maps = torch.zeros((1, 4, 4), dtype=torch.uint8)
     maps[0, :, 2:] = 2
     maps[0, 0, 0] = 255  # 7 background, 8 class-2 pixels, 1 ignored
-    inst = [Instances((4, 4), proposal_boxes=Boxes(torch.tensor([[0.0, 0, 4, 4]])), gt_parsing=ParsingMaps(maps))]
+    boxes = Boxes(torch.tensor([[0.0, 0, 4, 4]]))
+    inst = [Instances((4, 4), proposal_boxes=boxes, gt_parsing=ParsingMaps(maps))]
     logits = torch.zeros(1, 4, 4, 4)
     logits[0, 0] = 2.0
     with EventStorage():
