@@ -39,6 +39,9 @@ def add_parsing_rcnn_config(cfg: CN) -> None:
     _C.MODEL.ROI_PARSING_HEAD.LOSS_WEIGHT = 2.0
     # Target value excluded from the loss (padding, void).
     _C.MODEL.ROI_PARSING_HEAD.IGNORE_LABEL = 255
+    # Quick schedules only (not in the paper): weight each pixel's CE by (class frequency in the
+    # batch) ** -power (human_parsing.modeling.class_balance); 0 = the paper's plain mean CE.
+    _C.MODEL.ROI_PARSING_HEAD.CLASS_BALANCE_POWER = 0.0
     # Width of the head's 3×3 convs (convX stack, PBD convs) and of the non-local block.
     _C.MODEL.ROI_PARSING_HEAD.CONV_DIM = 512
     # Norm of the head's convs: "" (official), "GN", "BN", "SyncBN". Convs have a bias only without norm.

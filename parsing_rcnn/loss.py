@@ -4,6 +4,8 @@ import torch.nn.functional as F
 
 from detectron2.utils.events import get_event_storage
 
+from human_parsing.modeling.class_balance import class_balanced_pixel_weights
+
 __all__ = ["parsing_rcnn_loss", "parsing_targets"]
 
 
@@ -22,7 +24,9 @@ def parsing_targets(instances: list, resolution: int) -> torch.Tensor:
     return torch.cat(targets, dim=0)
 
 
-def parsing_rcnn_loss(pred_logits: torch.Tensor, instances: list, ignore_label: int = 255) -> torch.Tensor:
+def parsing_rcnn_loss(
+    pred_logits: torch.Tensor, instances: list, ignore_label: int = 255, class_balance_power: float = 0.0
+) -> torch.Tensor:
     """Mean cross-entropy over all non-ignored pixels of all ROIs.
 
     Args:
@@ -30,6 +34,9 @@ def parsing_rcnn_loss(pred_logits: torch.Tensor, instances: list, ignore_label: 
         instances: per-image ``Instances`` with ``proposal_boxes`` and ``gt_parsing``, in the
             order of ``pred_logits``.
         ignore_label: target value left out of the loss.
+        class_balance_power: > 0 weights pixels by inverse class frequency in the batch
+            (:func:`human_parsing.modeling.class_balance.class_balanced_pixel_weights`; a
+            quick-schedule option, 0 = the paper's loss).
     Returns:
         A scalar. With no ROI (or only ignored pixels) it is ``pred_logits.sum() * 0``, so every
         parameter still joins the graph and DDP graphs stay identical across workers.
@@ -39,7 +46,12 @@ def parsing_rcnn_loss(pred_logits: torch.Tensor, instances: list, ignore_label: 
     valid = targets != ignore_label
     if pred_logits.numel() == 0 or not bool(valid.any()):
         return pred_logits.sum() * 0
-    loss = F.cross_entropy(pred_logits, targets, ignore_index=ignore_label, reduction="mean")
+    if class_balance_power > 0:
+        w = class_balanced_pixel_weights(targets, pred_logits.shape[1], class_balance_power, ignore_label)
+        ce = F.cross_entropy(pred_logits, targets, ignore_index=ignore_label, reduction="none")
+        loss = (ce * w).sum() / valid.sum()
+    else:
+        loss = F.cross_entropy(pred_logits, targets, ignore_index=ignore_label, reduction="mean")
     with torch.no_grad():
         pred = pred_logits.argmax(dim=1)
         correct = (pred == targets) & valid

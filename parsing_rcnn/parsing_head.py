@@ -54,21 +54,25 @@ class BaseParsingRCNNHead(nn.Module):
     """Shared training/inference logic; subclasses build ``self.predictor`` and implement ``layers``."""
 
     @configurable
-    def __init__(self, *, loss_weight: float = 1.0, ignore_label: int = 255):
+    def __init__(self, *, loss_weight: float = 1.0, ignore_label: int = 255,
+                 class_balance_power: float = 0.0):
         """
         Args:
             loss_weight: multiplier of the parsing cross-entropy.
             ignore_label: target value excluded from the loss.
+            class_balance_power: inverse-class-frequency weighting of the loss (0: off).
         """
         super().__init__()
         self.loss_weight = loss_weight
         self.ignore_label = ignore_label
+        self.class_balance_power = class_balance_power
 
     @classmethod
     def from_config(cls, cfg, input_shape):
         return {
             "loss_weight": cfg.MODEL.ROI_PARSING_HEAD.LOSS_WEIGHT,
             "ignore_label": cfg.MODEL.ROI_PARSING_HEAD.IGNORE_LABEL,
+            "class_balance_power": cfg.MODEL.ROI_PARSING_HEAD.CLASS_BALANCE_POWER,
         }
 
     @staticmethod
@@ -92,7 +96,8 @@ class BaseParsingRCNNHead(nn.Module):
         """
         logits = self.layers(x)
         if self.training:
-            return {"loss_parsing": parsing_rcnn_loss(logits, instances, self.ignore_label) * self.loss_weight}
+            return {"loss_parsing": parsing_rcnn_loss(
+                logits, instances, self.ignore_label, self.class_balance_power) * self.loss_weight}
         parsing_rcnn_inference(logits, instances)
         return instances
 

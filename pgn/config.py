@@ -65,6 +65,9 @@ def add_pgn_config(cfg: CN) -> None:
     _C.MODEL.PGN.EDGE_POS_WEIGHT = 2.0  # extra factor on edge positives (Edge_Pos_W)
     _C.MODEL.PGN.EDGE_FG_WEIGHT = 1.0  # weight of the edge-loss sum repeated over foreground pixels
     _C.MODEL.PGN.IGNORE_LABEL = 255
+    # Quick schedules only (not in the paper): weight each pixel's parsing CE by (class frequency
+    # in the batch) ** -power (human_parsing.modeling.class_balance); 0 = the official loss.
+    _C.MODEL.PGN.CLASS_BALANCE_POWER = 0.0
     # Images are padded to a multiple of this before the backbone.
     _C.MODEL.PGN.SIZE_DIVISIBILITY = 8
     # Instance partition (pgn.partition.partition_instances): "faithful" (MATLAB quirks) or "clean".

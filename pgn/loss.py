@@ -8,6 +8,8 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from human_parsing.modeling.class_balance import class_balanced_pixel_weights
+
 __all__ = ["resize_labels_nearest", "pgn_parsing_loss", "pgn_edge_loss", "pgn_losses"]
 
 
@@ -26,6 +28,7 @@ def pgn_parsing_loss(
     *,
     local_thresh: float = 0.1,
     ignore_label: int = 255,
+    class_balance_power: float = 0.0,
 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
     """Global and local softmax cross-entropy of one parsing output.
 
@@ -35,6 +38,9 @@ def pgn_parsing_loss(
         edge_logits: (N, 1, h, w) refined edge logits E2 selecting the local pixels
             (sigmoid > ``local_thresh``); detached — the selection carries no gradient. None: no
             local term.
+        class_balance_power: > 0 weights pixels by inverse class frequency in the batch
+            (:func:`human_parsing.modeling.class_balance.class_balanced_pixel_weights`; a
+            quick-schedule option, 0 = the official loss).
     Returns:
         (global mean CE over valid pixels, local mean CE over valid edge pixels or None).
         An empty selection gives a zero loss that keeps the graph (the TF code would give NaN).
@@ -42,7 +48,10 @@ def pgn_parsing_loss(
     K = logits.shape[1]
     valid = (labels >= 0) & (labels < K)
     ce = F.cross_entropy(logits, torch.where(valid, labels, torch.zeros_like(labels)), reduction="none")
-    ce = ce * valid
+    if class_balance_power > 0:
+        ce = ce * class_balanced_pixel_weights(labels, K, class_balance_power, ignore_label)
+    else:
+        ce = ce * valid
     loss_global = ce.sum() / valid.sum().clamp(min=1)
     if edge_logits is None:
         return loss_global, None
@@ -105,6 +114,7 @@ def pgn_losses(
     use_local: bool = True,
     local_thresh: float = 0.1,
     ignore_label: int = 255,
+    class_balance_power: float = 0.0,
 ) -> Dict[str, torch.Tensor]:
     """All PGN losses, each already multiplied by its weight.
 
@@ -126,7 +136,8 @@ def pgn_losses(
         if key not in outputs:
             continue
         g, loc = pgn_parsing_loss(
-            outputs[key], labels_small, selector, local_thresh=local_thresh, ignore_label=ignore_label
+            outputs[key], labels_small, selector, local_thresh=local_thresh, ignore_label=ignore_label,
+            class_balance_power=class_balance_power,
         )
         losses[name] = parsing_weight * g
         if loc is not None:

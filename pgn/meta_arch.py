@@ -90,6 +90,7 @@ class PGN(nn.Module):
                 "use_local": p.USE_LOCAL_PARSING_LOSS,
                 "local_thresh": p.LOCAL_EDGE_THRESH,
                 "ignore_label": p.IGNORE_LABEL,
+                "class_balance_power": p.CLASS_BALANCE_POWER,
             },
             "ignore_label": p.IGNORE_LABEL,
             "partition_mode": p.PARTITION_MODE,

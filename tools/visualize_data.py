@@ -26,7 +26,12 @@ from human_parsing.config import add_human_parsing_config
 from human_parsing.data.io import read_image, write_image
 from human_parsing.data.mappers import build_mapper
 from human_parsing.utils.cli import add_debug_argument, merge_config, run_tool
-from human_parsing.vis import build_visualizer, extract_from_mapped, extract_from_record
+from human_parsing.vis import (
+    build_display_visualizer,
+    build_visualizer,
+    extract_from_mapped,
+    extract_from_record,
+)
 
 logger = logging.getLogger("human_parsing.visualize_data")
 
@@ -37,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--num", type=int, default=8, help="number of images (first N records)")
     p.add_argument("--output", required=True, help="output folder")
     p.add_argument("--source", choices=["annotation", "dataloader"], default="annotation")
-    p.add_argument("--vis", default="parsing,instances", help="comma-separated visualizer names")
+    p.add_argument("--vis", default="parsing,instances",
+                   help="comma-separated visualizer names, or panel (input | parts | people, readable size)")
     p.add_argument("--config-file", default="", help="config for the mapper (dataloader mode)")
     add_debug_argument(p)
     p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
@@ -78,7 +84,10 @@ def main(argv=None) -> int:
     cfg = _setup_cfg(args) if args.source == "dataloader" else None  # config errors before any work
     records = DatasetCatalog.get(args.dataset)[: args.num]
     meta = MetadataCatalog.get(args.dataset)
-    visualizer = build_visualizer(args.vis, meta)
+    if args.vis.strip() == "panel":
+        visualizer = build_display_visualizer(args.vis, meta)
+    else:
+        visualizer = build_visualizer(args.vis, meta)
     mapper = fmt = None
     if cfg is not None:
         mapper, fmt = build_mapper(cfg, is_train=True), cfg.INPUT.FORMAT

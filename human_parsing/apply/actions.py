@@ -267,7 +267,7 @@ class DumpAction(InferenceAction):
 
 class _ShowContext:
     def __init__(self, args, sources: List[InputSource], label_space):
-        self.renderer = build_renderer(args.vis, label_space)
+        self.renderer = build_renderer(args.vis, label_space, args.display_size)
         out = args.output
         ext = os.path.splitext(out)[1].lower()
         self.single_file = len(sources) == 1 and ext != ""
@@ -329,7 +329,10 @@ class ShowAction(InferenceAction):
         super().add_arguments(parser)
         parser.add_argument("--vis", default="parsing,instances",
                             help="comma-separated visualizers: parsing,instances,bbox,edges "
-                                 "(default: parsing,instances)")
+                                 "(default: parsing,instances), or panel (input | parts | people)")
+        parser.add_argument("--display-size", dest="display_size", type=int, default=512,
+                            help="upscale inputs whose long side is smaller to at least this many "
+                                 "pixels (integer factor; 0: input size); default 512")
 
     @classmethod
     def create_context(cls, args, sources, cfg):

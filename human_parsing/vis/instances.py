@@ -21,9 +21,10 @@ class InstancesVisualizer(BaseParsingVisualizer):
 
     requires = "person_parsing"
 
-    def __init__(self, label_space="cihp", line_width: float = 1.5):
+    def __init__(self, label_space="cihp", line_width: float = 1.5, labels: bool = True):
         super().__init__(label_space)
         self.line_width = line_width
+        self.labels = labels  # False: outlines only (display.ReadableVisualizer places the labels)
 
     def _draw(self, image_bgr: np.ndarray, data: ParsingVisData) -> np.ndarray:
         pp = data.person_parsing
@@ -48,7 +49,8 @@ class InstancesVisualizer(BaseParsingVisualizer):
                 tx, ty = data.boxes[i][:2]
             else:
                 tx, ty = x0, y0
-            vis.draw_text(_label(i, data), (tx, ty), color=color, horizontal_alignment="left")
+            if self.labels:
+                vis.draw_text(_label(i, data), (tx, ty), color=color, horizontal_alignment="left")
         return self._bgr(vis)
 
 
@@ -57,12 +59,17 @@ class BoxVisualizer(BaseParsingVisualizer):
 
     requires = "boxes"
 
+    def __init__(self, label_space="cihp", labels: bool = True):
+        super().__init__(label_space)
+        self.labels = labels  # False: boxes only (display.ReadableVisualizer places the labels)
+
     def _draw(self, image_bgr: np.ndarray, data: ParsingVisData) -> np.ndarray:
         if len(data.boxes) == 0:
             return image_bgr.copy()
         vis = self._canvas(image_bgr)
         for i, (box, color) in enumerate(zip(data.boxes, person_colors(len(data.boxes)))):
             vis.draw_box(tuple(float(v) for v in box), alpha=0.9, edge_color=color)
-            vis.draw_text(_label(i, data), (float(box[0]), float(box[3])), color=color,
-                          horizontal_alignment="left")
+            if self.labels:
+                vis.draw_text(_label(i, data), (float(box[0]), float(box[3])), color=color,
+                              horizontal_alignment="left")
         return self._bgr(vis)

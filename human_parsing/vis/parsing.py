@@ -6,6 +6,7 @@ import numpy as np
 
 from ..data.label_spaces import IGNORE_LABEL
 from .base import BaseParsingVisualizer, blend
+from .display import classes_present
 from .extractor import ParsingVisData
 
 __all__ = ["ParsingVisualizer"]
@@ -25,8 +26,7 @@ class ParsingVisualizer(BaseParsingVisualizer):
 
     def classes_present(self, parsing: np.ndarray) -> List[int]:
         """Sorted ids of the foreground classes in ``parsing``."""
-        ids = np.unique(parsing)
-        return [int(i) for i in ids if 0 < i < self.label_space.num_classes]
+        return classes_present(parsing, self.label_space)
 
     def _draw(self, image_bgr: np.ndarray, data: ParsingVisData) -> np.ndarray:
         parsing = data.parsing

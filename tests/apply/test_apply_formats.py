@@ -9,6 +9,7 @@ from PIL import Image
 from human_parsing.apply.formats import PickleDumpWriter, PngDumpWriter, load_dump, output_stem
 from human_parsing.apply.inputs import InputSource
 from human_parsing.apply.render import build_renderer, render
+from human_parsing.vis.display import legend_width
 from human_parsing.apply.result import ParsingResult
 from human_parsing.data.label_spaces import get_label_space
 from human_parsing.structures.parsing import PersonParsing
@@ -129,13 +130,17 @@ def test_video_frame_naming():
 def test_renderers_keep_size_and_draw_where_parts_are():
     r, _ = _result(edges=False)
     img = np.full((6, 8, 3), 128, np.uint8)
-    out = render(img, r, build_renderer("parsing", CIHP))
-    assert out.shape == img.shape
-    changed = np.any(out != img, axis=2)
+    out = render(img, r, build_renderer("parsing", CIHP, 0))  # 0: input size, legend beside
+    assert out.shape == (6, 8 + legend_width(CIHP), 3)
+    changed = np.any(out[:, :8] != img, axis=2)
     assert changed[r.parsing > 0].all()
-    edges_skipped = render(img, r, build_renderer("edges", CIHP))
+    edges_skipped = render(img, r, build_renderer("edges", CIHP, 0))
     assert np.array_equal(edges_skipped, img)
-    for spec in ("instances", "bbox", "parsing,instances,bbox,edges"):
-        assert render(img, r, build_renderer(spec, CIHP)).shape == img.shape
+    for spec in ("instances", "bbox"):
+        assert render(img, r, build_renderer(spec, CIHP, 0)).shape == img.shape
+    # default: upscaled by an integer factor to a long side >= 512 (8 px -> 64x)
+    big = render(img, r, build_renderer("parsing,instances,bbox,edges", CIHP))
+    assert big.shape == (6 * 64, 8 * 64 + legend_width(CIHP), 3)
+    assert render(img, r, build_renderer("panel", CIHP)).shape[0] == 6 * 64 + 22
     with pytest.raises(ValueError, match="Unknown visualizer.*'mesh'"):
         build_renderer("parsing,mesh", CIHP)

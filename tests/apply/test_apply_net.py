@@ -18,7 +18,9 @@ from human_parsing.apply.cli import main, setup_config
 from human_parsing.apply.video import VideoDecodeError, VideoReader, VideoWriter
 from human_parsing.config import add_human_parsing_config
 from human_parsing.data.io import read_image
+from human_parsing.data.label_spaces import get_label_space
 from human_parsing.predictor import ParsingPredictor, WeightsMismatchError
+from human_parsing.vis.display import legend_width
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_FNS = (add_human_parsing_config, parsing_rcnn.add_parsing_rcnn_config, pgn.add_pgn_config)
@@ -121,18 +123,21 @@ def test_dump_then_reload_reproduces_the_predictor(model, images, tmp_path):
         _assert_same(exp, got)
 
 
-def test_show_writes_images_of_the_input_size(model, images, tmp_path):
+def test_show_writes_readable_images(model, images, tmp_path):
     out = tmp_path / "show"
-    model.run("show", str(images), str(out), "--vis", "parsing,instances,bbox,edges", "--min_score", "0")
+    model.run("show", str(images), str(out), "--vis", "instances,bbox,edges", "--min_score", "0",
+              "--display-size", "0")
     for name in ("a", "b", os.path.join("sub", "c")):
         src = cv2.imread(str(images / f"{name}.png"))
         vis = cv2.imread(str(out / f"{name}_show.png"))
-        assert vis.shape == src.shape
-        if model.predictor(src).parsing.any():
-            assert (vis != src).any()
+        assert vis.shape == src.shape  # --display-size 0 and no legend: the input size
     single = tmp_path / "one.jpg"
-    model.run("show", str(images / "a.png"), str(single), "--vis", "bbox")
-    assert cv2.imread(str(single)).shape == (64, 80, 3)
+    model.run("show", str(images / "a.png"), str(single), "--vis", "parsing")
+    # 80 px wide -> 7x (>= 512 px on the long side), legend column beside the image
+    assert cv2.imread(str(single)).shape == (64 * 7, 80 * 7 + legend_width(get_label_space("cihp")), 3)
+    panel = tmp_path / "panel.png"
+    model.run("show", str(images / "a.png"), str(panel), "--vis", "panel")
+    assert cv2.imread(str(panel)).shape[0] == 64 * 7 + 22
 
 
 def test_video_round_trip(model, tmp_path):
@@ -155,9 +160,10 @@ def test_video_round_trip(model, tmp_path):
         _assert_same(model.predictor(frame), got, edges_atol=0.5 / 255 + 1e-6)
 
     shown = tmp_path / "show"
-    model.run("show", clip, str(shown), "--vis", "parsing")
+    model.run("show", clip, str(shown), "--vis", "parsing,bbox")  # upscaled 7x, legend beside
     r = VideoReader(str(shown / "clip_show.avi"))
-    assert r.fps == pytest.approx(6.0) and r.size == (80, 64) and len(list(r)) == 4
+    assert r.fps == pytest.approx(6.0) and len(list(r)) == 4
+    assert r.size == (80 * 7 + legend_width(get_label_space("cihp")), 64 * 7)  # one size for every frame
 
 
 def test_predictor_api(model):

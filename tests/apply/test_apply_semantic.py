@@ -15,6 +15,7 @@ from human_parsing.apply.cli import main, setup_config
 from human_parsing.config import add_human_parsing_config
 from human_parsing.data.label_spaces import get_label_space
 from human_parsing.predictor import ParsingPredictor
+from human_parsing.vis.display import legend_width
 from tests.modeling.tiny_semantic import tiny_cfg
 
 CONFIG_FNS = (add_human_parsing_config,)
@@ -62,7 +63,8 @@ def test_show_and_bad_domain(tiny, tmp_path):
     out = str(tmp_path / "show.png")
     main(["show", config, weights, image, "--output", out, "--vis", "parsing", "--domain", "atr", "--no-progress"],
          CONFIG_FNS)
-    assert cv2.imread(out).shape == (12, 16, 3)
+    # upscaled 32x to 512 px, with the legend column of the chosen head's label space
+    assert cv2.imread(out).shape == (12 * 32, 16 * 32 + legend_width(get_label_space("atr")), 3)
     with pytest.raises(ValueError, match="--domain 'nope' is not a label space"):
         main(["dump", config, weights, image, "--output", str(tmp_path / "x"), "--domain", "nope"], CONFIG_FNS)
     with pytest.raises(ValueError, match="TEST_DOMAIN='lip' is not one of the model's domains"):

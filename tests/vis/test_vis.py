@@ -213,3 +213,8 @@ def test_visualize_data_tool_flips(tmp_path):
     arm = lambda cls: np.rint(100 * 0.4 + CIHP.palette[cls][::-1] * 0.6).tolist()  # noqa: E731
     assert plain[100, 36].tolist() == arm(14) and aug[100, w - 1 - 36].tolist() == arm(15)
     assert aug[100, 36].tolist() == arm(2)  # person 2 (hair, cols 165..224) mirrored onto it
+    # --vis panel: input | parts | people | classes at >= 512 px (240 -> 3x)
+    panel_dir = str(tmp_path / "panel")
+    assert tool.main(["--dataset", name, "--num", "1", "--output", panel_dir, "--vis", "panel"]) == 0
+    panel = read_image(os.path.join(panel_dir, "im1.png"))
+    assert panel.shape[0] == 3 * h + 22 and panel.shape[1] > 3 * 3 * w
