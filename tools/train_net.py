@@ -25,7 +25,7 @@ import parsing_rcnn
 import pgn
 import sst
 from human_parsing.config import add_human_parsing_config
-from human_parsing.engine import ParsingTrainer, build_checkpointer
+from human_parsing.engine import ParsingTrainer, build_checkpointer, shutdown_distributed
 from human_parsing.utils.cli import add_debug_argument, merge_config, run_tool
 
 
@@ -52,6 +52,12 @@ def setup(args):
 
 
 def main(args):
+    res = _run(args)
+    shutdown_distributed()  # only after success: a barrier would wait forever for a failed rank
+    return res
+
+
+def _run(args):
     cfg = setup(args)
     if args.eval_only:
         model = ParsingTrainer.build_model(cfg)

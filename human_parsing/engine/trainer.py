@@ -29,6 +29,7 @@ __all__ = [
     "DeviceAMPTrainer",
     "build_train_loop",
     "create_ddp_model",
+    "shutdown_distributed",
     "build_tta_model",
     "TTA_REGISTRY",
 ]
@@ -56,6 +57,15 @@ def build_tta_model(cfg, model):
             return SemanticParsingWithTTA(cfg, model)
         raise ValueError(f"No test-time augmentation is registered for meta-architecture {name!r}")
     return TTA_REGISTRY.get(name)(cfg, model)
+
+
+def shutdown_distributed() -> None:
+    """End a ``launch``-ed process's process group cleanly: wait for every rank, then destroy it.
+    Detectron2's worker returns with the group alive; a gloo rank whose peer already closed its
+    connection can then abort at exit ("terminate called without an active exception")."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        comm.synchronize()
+        torch.distributed.destroy_process_group()
 
 
 def create_ddp_model(model, **kwargs):

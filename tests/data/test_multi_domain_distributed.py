@@ -16,7 +16,7 @@ def _worker(roots, out_dir):
 
     from human_parsing.data import register_semantic_parsing
     from human_parsing.data.samplers import build_multi_domain_train_loader
-    from human_parsing.engine.trainer import create_ddp_model
+    from human_parsing.engine.trainer import create_ddp_model, shutdown_distributed
     from tests.data.test_multi_domain_loader import _cfg
     from tests.modeling.tiny_semantic import TinySemanticParsing, tiny_cfg
 
@@ -35,6 +35,7 @@ def _worker(roots, out_dir):
         loss.backward()
         opt.step()
     torch.save({"steps": steps, "state": model.state_dict()}, os.path.join(out_dir, f"rank{comm.get_rank()}.pth"))
+    shutdown_distributed()
 
 
 def test_two_ranks_share_the_domain_of_every_step(tmp_path):

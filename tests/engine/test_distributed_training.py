@@ -16,7 +16,7 @@ def _train_and_dump(out_dir, datasets_root):
     from detectron2.utils import comm
     from train_net import setup
 
-    from human_parsing.engine import ParsingTrainer
+    from human_parsing.engine import ParsingTrainer, shutdown_distributed
 
     class Args:
         config_file = os.path.join(ROOT, CONFIG)
@@ -35,6 +35,7 @@ def _train_and_dump(out_dir, datasets_root):
     changed = any(not torch.equal(before[k], v) for k, v in trainer.model.state_dict().items())
     torch.save({"state": state, "changed": changed, "world": comm.get_world_size()},
                os.path.join(out_dir, f"rank{comm.get_rank()}.pth"))
+    shutdown_distributed()
 
 
 def test_two_cpu_processes_end_with_identical_weights(tmp_path):

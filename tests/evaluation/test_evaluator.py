@@ -280,6 +280,7 @@ def _dist_worker(rank, world, root, out):
             pickle.dump(res, f)
     else:
         assert res == {}
+    dist.barrier()  # no rank closes its connections while the other still uses them
     dist.destroy_process_group()
 
 
