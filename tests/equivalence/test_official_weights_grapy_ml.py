@@ -5,7 +5,8 @@ against the official modules (``GRAPY_ML_REPO``; skipped without it)::
 
 Each released variant is built from the official code on CPU (helpers of
 ``test_grapy_ml_official.py``), given random weights and saved as its training scripts save it
-(``torch.save(net.state_dict())``); the command line converts it for the variant's
+(``torch.save(net.state_dict())``; its names equal, in order, the converter's
+``official_parameter_names`` of the variant); the command line converts it for the variant's
 ``*_official_weights.yaml``; ours loads it through the checkpointer with no warning and its
 outputs (GPM ŷ and DeepLab y) are compared with the official ones (max |Δ| printed), with the
 argmax labels.
@@ -22,12 +23,17 @@ CONFIGS = "projects/GrapyML/configs/"
 
 
 def _convert_and_load(net, config, tmp_path):
+    """Also checks the converter's list of the official names (used when it has no checkpoint)."""
+    from grapy_ml.official_weights import official_parameter_names, official_variant
+
+    cfg = get_config(CONFIGS + config, CPU_BN)
+    assert official_parameter_names(official_variant(cfg)) == list(net.state_dict())
     src, out = tmp_path / "official.pth", tmp_path / "converted.pth"
     torch.save(net.state_dict(), src)
     r = run_tool(["convert_official_weights.py", "grapy_ml", str(src), str(out), "--config", CONFIGS + config,
                   "--opts", *CPU_BN])
     assert r.returncode == 0, r.stderr[-3000:]
-    ours, log = load_with_log(get_config(CONFIGS + config, CPU_BN), str(out))
+    ours, log = load_with_log(cfg, str(out))
     assert "Loading from" in log and load_warnings(log) == [], load_warnings(log)
     return ours
 
