@@ -83,6 +83,26 @@ def _balance(net: nn.Module, classifier: nn.Conv2d, run):
         classifier.bias.data = (classifier.bias.data - logits.mean(dim=(0, 2, 3))) / std
 
 
+def gpm_cihp_net(official, bn_seed: int, x):
+    """The official CIHP ``GrapyNet``: random weights (global torch RNG), BN statistics from
+    ``bn_seed``, classifier balanced on ``x``."""
+    net = official.grapy.GrapyNet(n_classes=20, os=16, hidden_layers=256)
+    net.set_category_list(C1, C2)
+    _randomize_bn(net, bn_seed)
+    _balance(net, net.gcn_network.sem, lambda: net(x))
+    return net
+
+
+def mutual_learning_net(official, bn_seed: int, x):
+    """The official three-dataset ``GrapyMutualLearning``, prepared as :func:`gpm_cihp_net`."""
+    ml = official.grapy.GrapyMutualLearning(os=16, hidden_layers=256)
+    ml.set_category_list(C1, C2, P1, P2, A1, A2)
+    _randomize_bn(ml, bn_seed)
+    for i, d in enumerate(("cihp", "pascal", "atr")):
+        _balance(ml, getattr(ml.gcn_network, f"sem_{d}"), lambda: ml((x, i)))
+    return ml
+
+
 def _ours(config: str, state_dict, tmp_path=None):
     model = build_model(cpu_norms(load_cfg(config))).eval()
     if tmp_path is None:
@@ -129,11 +149,8 @@ def test_deeplab_v3plus(official, tmp_path):
 
 def test_gpm_cihp(official):
     torch.manual_seed(1)
-    net = official.grapy.GrapyNet(n_classes=20, os=16, hidden_layers=256)
-    net.set_category_list(C1, C2)
-    _randomize_bn(net, 2)
     x = _inputs(1)
-    _balance(net, net.gcn_network.sem, lambda: net(x))
+    net = gpm_cihp_net(official, 2, x)
     ours = _ours("CIHP/gpm_X65_os16.yaml", net.state_dict())
     with torch.no_grad():
         ref, ref_aux = net(x, training=False)
@@ -152,12 +169,8 @@ def test_multi_task_deeplab_and_grapy_ml(official):
     torch.manual_seed(2)
     dl = _randomize_bn(official.deeplab.DeepLabv3_plus_multi_set(os=16, _print=False), 3)
     ours_dl = _ours("CIHP+PASCAL+ATR/grapy_ml_stage1_deeplab_X65_os16.yaml", dl.state_dict())
-    ml = official.grapy.GrapyMutualLearning(os=16, hidden_layers=256)
-    ml.set_category_list(C1, C2, P1, P2, A1, A2)
-    _randomize_bn(ml, 4)
     x = _inputs(2)
-    for i, d in enumerate(("cihp", "pascal", "atr")):
-        _balance(ml, getattr(ml.gcn_network, f"sem_{d}"), lambda: ml((x, i)))
+    ml = mutual_learning_net(official, 4, x)
     ours_ml = _ours("CIHP+PASCAL+ATR/grapy_ml_stage2_X65_os16.yaml", ml.state_dict())
     for i, domain in enumerate(DOMAINS):
         with torch.no_grad():

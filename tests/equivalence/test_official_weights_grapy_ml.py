@@ -15,7 +15,7 @@ import torch
 
 from tests.cli_helpers import run_tool
 from tests.equivalence.test_grapy_ml_official import (  # noqa: F401 (the fixture and the skip mark)
-    A1, A2, C1, C2, P1, P2, _balance, _inputs, _our_outputs, _randomize_bn, official, pytestmark)
+    _inputs, _our_outputs, _randomize_bn, gpm_cihp_net, mutual_learning_net, official, pytestmark)
 from tests.official_weights.common import get_config, load_warnings, load_with_log
 
 CPU_BN = ["MODEL.XCEPTION.NORM", "BN", "MODEL.DEEPLAB_V3PLUS.NORM", "BN", "MODEL.DEEPLAB_V3PLUS.POOL_NORM", "BN"]
@@ -60,11 +60,8 @@ def test_deeplab_cihp(official, tmp_path):
 
 def test_gpm_cihp(official, tmp_path):
     torch.manual_seed(1)
-    net = official.grapy.GrapyNet(n_classes=20, os=16, hidden_layers=256)
-    net.set_category_list(C1, C2)
-    _randomize_bn(net, 2)
     x = _inputs(1)
-    _balance(net, net.gcn_network.sem, lambda: net(x))
+    net = gpm_cihp_net(official, 2, x)
     ours = _convert_and_load(net, "CIHP/gpm_X65_os16_official_weights.yaml", tmp_path)
     with torch.no_grad():
         ref, ref_aux = net(x, training=False)
@@ -84,19 +81,10 @@ def test_multi_dataset_deeplab(official, tmp_path):
         _compare(f"multi-dataset DeepLab {domain} y", _our_outputs(ours, x, domain)[1], ref)
 
 
-def _mutual_learning(official, seed, x):
-    torch.manual_seed(seed)
-    ml = official.grapy.GrapyMutualLearning(os=16, hidden_layers=256)
-    ml.set_category_list(C1, C2, P1, P2, A1, A2)
-    _randomize_bn(ml, seed + 1)
-    for i, d in enumerate(("cihp", "pascal", "atr")):
-        _balance(ml, getattr(ml.gcn_network, f"sem_{d}"), lambda: ml((x, i)))
-    return ml
-
-
 def test_multi_dataset_grapy_ml(official, tmp_path):
+    torch.manual_seed(3)
     x = _inputs(3)
-    ml = _mutual_learning(official, 3, x)
+    ml = mutual_learning_net(official, 4, x)
     ours = _convert_and_load(ml, "CIHP+PASCAL+ATR/grapy_ml_stage2_X65_os16_official_weights.yaml", tmp_path)
     for i, domain in enumerate(("cihp", "pascal_person_part", "atr")):
         with torch.no_grad():
@@ -108,8 +96,9 @@ def test_multi_dataset_grapy_ml(official, tmp_path):
 
 def test_pascal_fine_tuned_grapy_ml(official, tmp_path):
     """The PASCAL fine-tuned release is a whole mutual-learning model; ours outputs PASCAL's head."""
+    torch.manual_seed(5)
     x = _inputs(4)
-    ml = _mutual_learning(official, 5, x)
+    ml = mutual_learning_net(official, 6, x)
     ours = _convert_and_load(ml, "PASCAL-Person-Part/grapy_ml_stage3_X65_os16_official_weights.yaml", tmp_path)
     with torch.no_grad():
         ref, ref_aux = ml((x, 1), training=False)
