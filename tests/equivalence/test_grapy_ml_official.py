@@ -2,15 +2,13 @@
 
 Set ``GRAPY_ML_REPO`` to a checkout of that repository (e.g. ``git archive`` of the mirror
 unpacked under /tmp); the tests are skipped otherwise. They build the official modules on CPU
-(``sync_batchnorm`` replaced by plain BatchNorm through a ``sys.modules`` stub, ``.cuda()`` made a
+(``grapy_ml.official_source``: ``sync_batchnorm`` replaced by plain BatchNorm, ``.cuda()`` made a
 no-op), give them random weights and BN statistics, load the *same* state dict into this
 package's model through its official-name renaming hook, and compare both outputs (ŷ and y) of
 the DeepLab v3+, GPM, multi-task DeepLab and Grapy-ML models on random images, in eval mode.
 No official code is copied here; it is imported from the checkout.
 """
 import os
-import sys
-import types
 
 import pytest
 import torch
@@ -35,22 +33,11 @@ DOMAINS = ["cihp", "pascal_person_part", "atr"]
 
 @pytest.fixture(scope="module")
 def official():
-    """The official ``networks`` package, importable on CPU."""
-    mp = pytest.MonkeyPatch()
-    stub = types.ModuleType("sync_batchnorm")
-    stub.SynchronizedBatchNorm1d, stub.SynchronizedBatchNorm2d = nn.BatchNorm1d, nn.BatchNorm2d
-    stub.DataParallelWithCallback = nn.DataParallel
-    mp.setitem(sys.modules, "sync_batchnorm", stub)
-    mp.setattr(torch.Tensor, "cuda", lambda self, *a, **k: self)
-    mp.syspath_prepend(REPO)
-    for name in [m for m in sys.modules if m == "networks" or m.startswith("networks.")]:
-        mp.delitem(sys.modules, name)
-    from networks import deeplab_xception_synBN, grapy_net
+    """The official ``networks`` modules, importable on CPU (``grapy_ml.official_source``)."""
+    from grapy_ml.official_source import official_modules
 
-    yield types.SimpleNamespace(deeplab=deeplab_xception_synBN, grapy=grapy_net)
-    mp.undo()
-    for name in [m for m in sys.modules if m == "networks" or m.startswith("networks.")]:
-        del sys.modules[name]
+    with official_modules(REPO) as ns:
+        yield ns
 
 
 def _randomize_bn(net: nn.Module, seed: int):

@@ -6,7 +6,8 @@ against the official modules (``GRAPY_ML_REPO``; skipped without it)::
 Each released variant is built from the official code on CPU (helpers of
 ``test_grapy_ml_official.py``), given random weights and saved as its training scripts save it
 (``torch.save(net.state_dict())``; its names equal, in order, the converter's
-``official_parameter_names`` of the variant); the command line converts it for the variant's
+``official_parameter_names`` of the variant); the command line converts it, with ``--check`` against the official model built from the
+checkout, for the variant's
 ``*_official_weights.yaml``; ours loads it through the checkpointer with no warning and its
 outputs (GPM ŷ and DeepLab y) are compared with the official ones (max |Δ| printed), with the
 argmax labels.
@@ -15,7 +16,7 @@ import torch
 
 from tests.cli_helpers import run_tool
 from tests.equivalence.test_grapy_ml_official import (  # noqa: F401 (the fixture and the skip mark)
-    _inputs, _our_outputs, _randomize_bn, gpm_cihp_net, mutual_learning_net, official, pytestmark)
+    REPO, _inputs, _our_outputs, _randomize_bn, gpm_cihp_net, mutual_learning_net, official, pytestmark)
 from tests.official_weights.common import get_config, load_warnings, load_with_log
 
 CPU_BN = ["MODEL.XCEPTION.NORM", "BN", "MODEL.DEEPLAB_V3PLUS.NORM", "BN", "MODEL.DEEPLAB_V3PLUS.POOL_NORM", "BN"]
@@ -31,7 +32,7 @@ def _convert_and_load(net, config, tmp_path):
     src, out = tmp_path / "official.pth", tmp_path / "converted.pth"
     torch.save(net.state_dict(), src)
     r = run_tool(["convert_official_weights.py", "grapy_ml", str(src), str(out), "--config", CONFIGS + config,
-                  "--opts", *CPU_BN])
+                  "--check", REPO, "--opts", *CPU_BN])
     assert r.returncode == 0, r.stderr[-3000:]
     ours, log = load_with_log(cfg, str(out))
     assert "Loading from" in log and load_warnings(log) == [], load_warnings(log)

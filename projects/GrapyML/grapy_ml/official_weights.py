@@ -14,7 +14,7 @@ checkpoint) are ignored with that reason; an official tensor it does not know is
 a tensor of ours that nothing fills is reported, so a checkpoint of another variant than the
 config's fails naming every difference.
 """
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from human_parsing.official_weights import (
     OFFICIAL_WEIGHTS_REGISTRY,
     NameTable,
     OfficialWeightsConverter,
+    model_shapes,
     read_torch_state_dict,
 )
 
@@ -147,3 +148,14 @@ class GrapyMLOfficialWeights(OfficialWeightsConverter):
 
     def table(self, cfg, official: Dict[str, np.ndarray]) -> NameTable:
         return grapy_ml_name_table(cfg, official)
+
+    def official_names(self, source_dir: str, cfg) -> Dict[str, Tuple[int, ...]]:
+        """Builds the official model of the config's variant from ``source_dir`` (on CPU)."""
+        from .official_source import build_official_model, official_modules
+
+        variant = official_variant(cfg)
+        domain = resolve_domains(cfg)[0]
+        k = model_shapes(cfg)[f"head.predictor.{domain}.weight"][0]
+        with official_modules(source_dir) as ns:
+            model = build_official_model(ns, variant, k, cfg.MODEL.XCEPTION.OUTPUT_STRIDE)
+        return {n: tuple(v.shape) for n, v in model.state_dict().items()}
