@@ -51,7 +51,7 @@ def _backbone_names(depth: int) -> List[str]:
 
 
 def _head_names() -> List[str]:
-    """The official heads in ``CorrPM_Model`` order (ASPP, edge, pose, decoder, fusion, HNL)."""
+    """The official heads: ASPP, edge, pose, decoder, seg2, fusion, HNL."""
     n = _conv_bn("layer5.conv1.1", "layer5.conv1.2")
     n += [x for i in (2, 3, 4, 5) for x in _conv_bn(f"layer5.conv{i}.0", f"layer5.conv{i}.1")]
     n += _conv_bn("layer5.bottleneck.0", "layer5.bottleneck.1")
@@ -116,3 +116,12 @@ class CorrPMOfficialWeights(OfficialWeightsConverter):
         if is_backbone_only(official):
             return {k: v for k, v in shapes.items() if k.startswith("backbone.")}
         return shapes
+
+    def official_names(self, source_dir: str, cfg) -> Dict[str, Tuple[int, ...]]:
+        """Builds the official ``CorrPM_Model`` (our config's class and joint counts) from
+        ``source_dir`` on CPU (a check of a whole model; the ImageNet file has no such model)."""
+        from .official_source import official_modules
+
+        with official_modules(source_dir) as ns:
+            model = ns.model.CorrPM_Model(num_classes=cfg.MODEL.CORRPM.NUM_CLASSES, npoints=cfg.MODEL.CORRPM.NUM_JOINTS)
+        return {n: tuple(v.shape) for n, v in model.state_dict().items()}
