@@ -30,7 +30,8 @@ def convert_state(converter: OfficialWeightsConverter, official: Mapping[str, np
                   source: str = "") -> Dict[str, np.ndarray]:
     """Our state dict for the model of ``cfg`` from ``official`` (see :func:`apply_table`)."""
     table = converter.table(cfg, dict(official))
-    return apply_table(official, table, model_shapes(cfg), source=source)
+    shapes = converter.target_shapes(model_shapes(cfg), dict(official))
+    return apply_table(official, table, shapes, source=source)
 
 
 def check_against_source(converter: OfficialWeightsConverter, official: Mapping[str, np.ndarray],

@@ -54,6 +54,12 @@ class OfficialWeightsConverter:
         (``--check``); converters that cannot do this raise ``NotImplementedError``."""
         raise NotImplementedError(f"{self.method}: --check is not available")
 
+    def target_shapes(self, shapes: Dict[str, Tuple[int, ...]], official: Dict[str, np.ndarray]
+                      ) -> Dict[str, Tuple[int, ...]]:
+        """Which of our model's tensors (name -> shape) the checkpoint is for: all by default; a
+        backbone-only pre-training file selects the backbone's."""
+        return shapes
+
     def config_options(self, official: Dict[str, np.ndarray]) -> List[str]:
         """Extra ``KEY VALUE`` config options implied by the checkpoint (none by default)."""
         return []

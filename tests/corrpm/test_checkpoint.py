@@ -1,4 +1,4 @@
-"""Official / ImageNet parameter names -> CorrPM names, and the conversion command."""
+"""Official / ImageNet parameter names -> CorrPM names (the converter: tests/official_weights)."""
 import pytest
 import torch
 
@@ -24,20 +24,3 @@ def test_names_by_hand():
         "head.nonlocal_block.out.norm.bias", "head.seg2.weight", "head.fuse.norm.weight"])
     with pytest.raises(KeyError, match="layer7.conv1.weight"):
         convert_official_state_dict({"layer7.conv1.weight": t})
-
-
-def test_conversion_command(tmp_path):
-    import importlib.util
-    import os
-
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "convert_corrpm_weights.py")
-    spec = importlib.util.spec_from_file_location("convert_corrpm_weights", path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    src, dst = str(tmp_path / "in.pth"), str(tmp_path / "out.pth")
-    torch.save({"state_dict": {"module.conv1.weight": torch.ones(2), "fc.weight": torch.ones(1)}}, src)
-    tool.main([src, dst])
-    out = torch.load(dst)
-    assert list(out["model"]) == ["backbone.stem.conv1.weight"] and out["model"]["backbone.stem.conv1.weight"].sum() == 2
-    with pytest.raises(FileExistsError, match="exists"):
-        tool.main([src, dst])

@@ -1,19 +1,16 @@
 """CorrPM against the official implementation (``ziwei-zh/CorrPM``), run on CPU as an oracle.
 
 Needs ``CORRPM_REPO`` = a checkout of the official code (skipped otherwise). Its CUDA-only
-InPlace-ABN library and ``ipdb`` are replaced by stubs in ``sys.modules`` (BatchNorm + activation,
-what InPlaceABNSync computes on one device), the official model is built with random weights,
+InPlace-ABN library and ``ipdb`` are replaced by stubs (``corrpm.official_source``: BatchNorm +
+activation, what InPlaceABNSync computes on one device), the official model is built with random weights,
 converted to this package's names with :func:`corrpm.checkpoint.convert_official_state_dict`, and
 both models are compared in eval mode on the same input.
 """
 import os
-import sys
-import types
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 REPO = os.environ.get("CORRPM_REPO", "")
@@ -23,47 +20,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class _ABNStub(nn.BatchNorm2d):
-    """InPlaceABN(Sync) on one device: BatchNorm2d followed by its activation."""
-
-    def __init__(self, num_features, devices=None, eps=1e-5, momentum=0.1, affine=True,
-                 activation="leaky_relu", slope=0.01):
-        super().__init__(num_features, eps=eps, momentum=momentum, affine=affine)
-        self.activation, self.slope = activation, slope
-
-    def forward(self, x):
-        x = super().forward(x)
-        if self.activation == "leaky_relu":
-            return F.leaky_relu(x, self.slope)
-        if self.activation == "elu":
-            return F.elu(x)
-        return x
-
-
 @pytest.fixture(scope="module")
 def official():
-    stubs = {"libs": types.ModuleType("libs"), "ipdb": types.ModuleType("ipdb")}
-    stubs["libs"].InPlaceABN = stubs["libs"].InPlaceABNSync = _ABNStub
-    stubs["ipdb"].set_trace = lambda *a, **k: None
-    saved = {k: sys.modules.get(k) for k in list(stubs) + ["networks", "networks.model",
-                                                          "networks.non_local",
-                                                          "networks.simple_pose_net_deconv"]}
-    sys.modules.update(stubs)
-    sys.path.insert(0, REPO)
-    try:
-        from networks import model as official_model  # noqa: E402
-        from dataset import target_generation
-        from utils import transforms as official_transforms
+    from corrpm.official_source import official_modules
 
-        yield types.SimpleNamespace(model=official_model, targets=target_generation,
-                                    transforms=official_transforms)
-    finally:
-        sys.path.remove(REPO)
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
+    with official_modules(REPO) as ns:
+        yield ns
 
 
 def _corrpm_cfg(num_classes=20, num_joints=16):

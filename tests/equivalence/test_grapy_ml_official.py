@@ -2,7 +2,7 @@
 
 Set ``GRAPY_ML_REPO`` to a checkout of that repository (e.g. ``git archive`` of the mirror
 unpacked under /tmp); the tests are skipped otherwise. They build the official modules on CPU
-(``sync_batchnorm`` replaced by plain BatchNorm through a ``sys.modules`` stub, ``.cuda()`` made a
+(``grapy_ml.official_source``: ``sync_batchnorm`` replaced by plain BatchNorm, ``.cuda()`` made a
 no-op), give them random weights and BN statistics, load the *same* state dict into this
 package's model through its official-name renaming hook, and compare both outputs (ŷ and y) of
 the DeepLab v3+, GPM, multi-task DeepLab and Grapy-ML models on random images, in eval mode.
@@ -10,8 +10,6 @@ No official code is copied here; it is imported from the checkout.
 """
 import importlib.util
 import os
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -40,22 +38,11 @@ DOMAINS = ["cihp", "pascal_person_part", "atr"]
 
 @pytest.fixture(scope="module")
 def official():
-    """The official ``networks`` package, importable on CPU."""
-    mp = pytest.MonkeyPatch()
-    stub = types.ModuleType("sync_batchnorm")
-    stub.SynchronizedBatchNorm1d, stub.SynchronizedBatchNorm2d = nn.BatchNorm1d, nn.BatchNorm2d
-    stub.DataParallelWithCallback = nn.DataParallel
-    mp.setitem(sys.modules, "sync_batchnorm", stub)
-    mp.setattr(torch.Tensor, "cuda", lambda self, *a, **k: self)
-    mp.syspath_prepend(REPO)
-    for name in [m for m in sys.modules if m == "networks" or m.startswith("networks.")]:
-        mp.delitem(sys.modules, name)
-    from networks import deeplab_xception_synBN, grapy_net
+    """The official ``networks`` modules, importable on CPU (``grapy_ml.official_source``)."""
+    from grapy_ml.official_source import official_modules
 
-    yield types.SimpleNamespace(deeplab=deeplab_xception_synBN, grapy=grapy_net)
-    mp.undo()
-    for name in [m for m in sys.modules if m == "networks" or m.startswith("networks.")]:
-        del sys.modules[name]
+    with official_modules(REPO) as ns:
+        yield ns
 
 
 def _randomize_bn(net: nn.Module, seed: int):
@@ -86,6 +73,26 @@ def _balance(net: nn.Module, classifier: nn.Conv2d, run):
         std = logits.std(dim=(0, 2, 3))
         classifier.weight.data /= std[:, None, None, None]
         classifier.bias.data = (classifier.bias.data - logits.mean(dim=(0, 2, 3))) / std
+
+
+def gpm_cihp_net(official, bn_seed: int, x):
+    """The official CIHP ``GrapyNet``: random weights (global torch RNG), BN statistics from
+    ``bn_seed``, classifier balanced on ``x``."""
+    net = official.grapy.GrapyNet(n_classes=20, os=16, hidden_layers=256)
+    net.set_category_list(C1, C2)
+    _randomize_bn(net, bn_seed)
+    _balance(net, net.gcn_network.sem, lambda: net(x))
+    return net
+
+
+def mutual_learning_net(official, bn_seed: int, x):
+    """The official three-dataset ``GrapyMutualLearning``, prepared as :func:`gpm_cihp_net`."""
+    ml = official.grapy.GrapyMutualLearning(os=16, hidden_layers=256)
+    ml.set_category_list(C1, C2, P1, P2, A1, A2)
+    _randomize_bn(ml, bn_seed)
+    for i, d in enumerate(("cihp", "pascal", "atr")):
+        _balance(ml, getattr(ml.gcn_network, f"sem_{d}"), lambda: ml((x, i)))
+    return ml
 
 
 def _ours(config: str, state_dict, tmp_path=None):
@@ -134,11 +141,8 @@ def test_deeplab_v3plus(official, tmp_path):
 
 def test_gpm_cihp(official):
     torch.manual_seed(1)
-    net = official.grapy.GrapyNet(n_classes=20, os=16, hidden_layers=256)
-    net.set_category_list(C1, C2)
-    _randomize_bn(net, 2)
     x = _inputs(1)
-    _balance(net, net.gcn_network.sem, lambda: net(x))
+    net = gpm_cihp_net(official, 2, x)
     ours = _ours("CIHP/gpm_X65_os16.yaml", net.state_dict())
     with torch.no_grad():
         ref, ref_aux = net(x, training=False)
@@ -157,12 +161,8 @@ def test_multi_task_deeplab_and_grapy_ml(official):
     torch.manual_seed(2)
     dl = _randomize_bn(official.deeplab.DeepLabv3_plus_multi_set(os=16, _print=False), 3)
     ours_dl = _ours("CIHP+PASCAL+ATR/grapy_ml_stage1_deeplab_X65_os16.yaml", dl.state_dict())
-    ml = official.grapy.GrapyMutualLearning(os=16, hidden_layers=256)
-    ml.set_category_list(C1, C2, P1, P2, A1, A2)
-    _randomize_bn(ml, 4)
     x = _inputs(2)
-    for i, d in enumerate(("cihp", "pascal", "atr")):
-        _balance(ml, getattr(ml.gcn_network, f"sem_{d}"), lambda: ml((x, i)))
+    ml = mutual_learning_net(official, 4, x)
     ours_ml = _ours("CIHP+PASCAL+ATR/grapy_ml_stage2_X65_os16.yaml", ml.state_dict())
     for i, domain in enumerate(DOMAINS):
         with torch.no_grad():

@@ -6,6 +6,8 @@ import os
 from detectron2.config import get_cfg
 from detectron2.modeling import build_model
 
+import corrpm
+import grapy_ml
 import parsing_rcnn
 import pgn
 from human_parsing.config import add_human_parsing_config
@@ -22,6 +24,8 @@ def get_config(config_file: str, opts=()):
     add_human_parsing_config(cfg)
     parsing_rcnn.add_parsing_rcnn_config(cfg)
     pgn.add_pgn_config(cfg)
+    corrpm.add_corrpm_config(cfg)
+    grapy_ml.add_grapy_ml_config(cfg)
     cfg.merge_from_file(os.path.join(REPO, config_file))
     cfg.merge_from_list(["MODEL.WEIGHTS", "", "MODEL.DEVICE", "cpu", *opts])
     return cfg

@@ -7,14 +7,20 @@ import pytest
 from human_parsing.official_weights import get_converter, model_shapes
 from tests.official_weights.common import REPO, get_config
 
-CONFIGS = sorted(glob.glob(os.path.join(REPO, "configs", "**", "*_official_weights.yaml"), recursive=True))
-METHOD = {"parsing_rcnn_": "parsing_rcnn", "pgn_": "pgn"}
+CONFIGS = sorted(glob.glob(os.path.join(REPO, "configs", "**", "*_official_weights.yaml"), recursive=True)
+                 + glob.glob(os.path.join(REPO, "projects", "*", "configs", "**", "*_official_weights.yaml"),
+                             recursive=True))
+METHOD = {"parsing_rcnn_": "parsing_rcnn", "pgn_": "pgn", "corrpm_": "corrpm", "grapy_ml_": "grapy_ml",
+          "deeplab_v3plus_": "grapy_ml", "gpm_": "grapy_ml"}
 
 
 def test_configs_found():
-    names = {os.path.relpath(p, os.path.join(REPO, "configs")) for p in CONFIGS}
-    assert {"CIHP/parsing_rcnn_R_50_FPN_3x_official_weights.yaml", "CIHP/pgn_R_101_official_weights.yaml",
-            "MHP-v2/parsing_rcnn_R_50_FPN_3x_official_weights.yaml"} <= names
+    names = {os.path.relpath(p, REPO) for p in CONFIGS}
+    assert {"configs/CIHP/parsing_rcnn_R_50_FPN_3x_official_weights.yaml", "configs/CIHP/pgn_R_101_official_weights.yaml",
+            "configs/MHP-v2/parsing_rcnn_R_50_FPN_3x_official_weights.yaml",
+            "projects/CorrPM/configs/LIP/corrpm_R_101_official_weights.yaml",
+            "projects/GrapyML/configs/CIHP/gpm_X65_os16_official_weights.yaml",
+            "projects/GrapyML/configs/PASCAL-Person-Part/grapy_ml_stage3_X65_os16_official_weights.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, REPO))

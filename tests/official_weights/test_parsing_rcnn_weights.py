@@ -98,8 +98,8 @@ def test_cli_refuses_bad_checkpoints_and_overwrites(setup, tmp_path):
     out.write_bytes(b"keep me")
     r = run_tool(["convert_official_weights.py", "parsing_rcnn", str(src), str(out)])
     assert r.returncode == 1 and "pass --overwrite" in r.stderr and out.read_bytes() == b"keep me"
-    r = run_tool(["convert_official_weights.py", "corrpm", str(src), str(tmp_path / "c.pth")])
-    assert r.returncode == 1 and "no converter for 'corrpm' yet" in r.stderr
+    r = run_tool(["convert_official_weights.py", "parsing_rcnn_uv", str(src), str(tmp_path / "c.pth")])
+    assert r.returncode == 1 and "no converter for 'parsing_rcnn_uv' yet" in r.stderr
 
 
 def test_mhp_checkpoint_needs_the_mhp_config(setup, tmp_path):

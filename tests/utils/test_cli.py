@@ -133,7 +133,6 @@ def _tools_cases(tmp):
         ("make_synthetic_dataset", ["--out", bad_yaml, "--num-images", "1"], [bad_yaml]),
         ("pseudo_pose", ["--config-file", missing, "--dataset", "synthetic_lip_val", "--output",
                          os.path.join(tmp, "o")], [missing, "config file not found"]),
-        ("convert_corrpm_weights", [missing, os.path.join(tmp, "o")], [missing, "no such checkpoint"]),
     ]
 
 

@@ -7,7 +7,7 @@ Only names change; tensors are kept. The official model defines parameters it ne
 import re
 from typing import Dict, List, Tuple
 
-__all__ = ["OFFICIAL_UNUSED_PREFIXES", "convert_official_state_dict"]
+__all__ = ["OFFICIAL_UNUSED_PREFIXES", "official_to_ours", "convert_official_state_dict"]
 
 # Defined in the official model but never reaching an output (methods.md §5.2 [!]):
 # the decoder's conv1 (512→256 + ABN) and conv2 (256→48 + ABN), and the edge module's
@@ -57,7 +57,9 @@ _RULES: List[Tuple[str, str]] = [
 ]
 
 
-def _rename(key: str) -> str:
+def official_to_ours(key: str) -> str:
+    """Our name for the official (or ImageNet) parameter ``key``; the one CorrPM name mapping,
+    used by :func:`convert_official_state_dict` and the converter's table (``official_weights.py``)."""
     for pattern, repl in _RULES:
         m = re.match(pattern, key)
         if not m:
@@ -85,5 +87,5 @@ def convert_official_state_dict(state_dict: Dict) -> Dict:
         k = key[len("module."):] if key.startswith("module.") else key
         if k.startswith(OFFICIAL_UNUSED_PREFIXES) or k.endswith("num_batches_tracked"):
             continue
-        out[_rename(k)] = value
+        out[official_to_ours(k)] = value
     return out

@@ -7,7 +7,8 @@ It includes the official renaming between training stages (methods.md §4.6):
 
 - ``semantic.*`` (DeepLab v3+ classifier) -> the main classifier y of the model's first domain,
   like the official ``semantic`` -> ``gcn_network.sem`` copy; when a checkpoint has both (GPM
-  checkpoints keep the stale ``semantic``), ``gcn_network.sem`` wins;
+  checkpoints keep the stale ``semantic``), ``gcn_network.sem`` wins, and likewise
+  ``gcn_network.sem_X`` over the stale ``semantic_aux_X`` of a Grapy-ML checkpoint;
 - ``semantic_aux_{cihp,pascal,atr}`` (multi-task DeepLab) and ``gcn_network.sem_*`` -> the main
   classifiers of those domains; ``sem2[_*]`` -> the GPM classifiers;
 - parameters the official models define but never use (``transform``) and heads of domains the
@@ -18,9 +19,9 @@ the stage-2 GPM share every name of the DeepLab part.
 """
 import logging
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-__all__ = ["is_official_state_dict", "official_to_grapy_ml", "register_official_weights_hook"]
+__all__ = ["is_official_state_dict", "official_name_map", "official_to_grapy_ml", "register_official_weights_hook"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,37 +122,45 @@ def _rename(name: str, dom: Dict[str, str], single: str, shared: Sequence[int]):
     raise KeyError(name)
 
 
-def official_to_grapy_ml(state_dict: Dict, domains: Sequence[str], official_domains: Sequence[str],
-                         shared_levels: Sequence[int] = (1, 2)) -> Dict:
-    """Rename an official state dict (optionally ``module.``-prefixed) to this package's names.
+def official_name_map(names: Sequence[str], domains: Sequence[str], official_domains: Sequence[str],
+                      shared_levels: Sequence[int] = (1, 2)) -> Tuple[Dict[str, Optional[str]], List[str]]:
+    """The one official -> ours name mapping, for official ``names`` (without ``module.``):
+    ({name: our name, or None for an entry that is dropped}, [names it does not know]).
 
     ``domains``: the model's domains (label spaces); ``official_domains``: the label space of the
-    official dataset ids 0, 1, 2. Unknown official names raise a ``KeyError`` naming them.
+    official dataset ids 0, 1, 2.
     """
     dom = {s: (d if d in domains else None) for s, d in zip(_OFFICIAL_SUFFIXES, official_domains)}
     single = domains[0]
-    out, dropped, unknown = {}, [], []
-    names = [k.replace("module.", "", 1) if k.startswith("module.") else k for k in state_dict]
-    # gcn_network.sem (trained GPM main classifier) wins over the stale `semantic` copy
-    has_gpm_sem = any(n.startswith("gcn_network.sem.") for n in names)
-    for key, name in zip(state_dict, names):
-        if has_gpm_sem and name.startswith("semantic."):
-            dropped.append(name)
+    # gcn_network.sem[_X] (the trained GPM main classifiers) win over the stale DeepLab copies
+    # `semantic` / `semantic_aux_X` that GPM and Grapy-ML checkpoints keep
+    stale = tuple(f"semantic{n[len('gcn_network.sem'):].split('.')[0].replace('_', '_aux_', 1)}."
+                  for n in names if re.match(r"gcn_network\.sem(_[a-z]+)?\.", n))
+    mapping, unknown = {}, []
+    for name in names:
+        if stale and name.startswith(stale):
+            mapping[name] = None
             continue
         try:
-            new = _rename(name, dom, single, [int(x) for x in shared_levels])
+            mapping[name] = _rename(name, dom, single, [int(x) for x in shared_levels])
         except (KeyError, AttributeError):
             unknown.append(name)
-            continue
-        if new is None:
-            dropped.append(name)
-        else:
-            out[new] = state_dict[key]
+    return mapping, unknown
+
+
+def official_to_grapy_ml(state_dict: Dict, domains: Sequence[str], official_domains: Sequence[str],
+                         shared_levels: Sequence[int] = (1, 2)) -> Dict:
+    """Rename an official state dict (optionally ``module.``-prefixed) to this package's names
+    (:func:`official_name_map`). Unknown official names raise a ``KeyError`` naming them.
+    """
+    names = {(k[len("module."):] if k.startswith("module.") else k): k for k in state_dict}
+    mapping, unknown = official_name_map(list(names), domains, official_domains, shared_levels)
     if unknown:
         raise KeyError(f"Official checkpoint has parameters this converter does not know: {unknown[:10]}")
+    dropped = sorted(n for n, new in mapping.items() if new is None)
     if dropped:
-        logger.info(f"Official checkpoint: {len(dropped)} unused entries dropped: {sorted(dropped)[:12]} ...")
-    return out
+        logger.info(f"Official checkpoint: {len(dropped)} unused entries dropped: {dropped[:12]} ...")
+    return {new: state_dict[names[n]] for n, new in mapping.items() if new is not None}
 
 
 def register_official_weights_hook(model, fmt: str, domains: List[str], official_domains: Sequence[str],
