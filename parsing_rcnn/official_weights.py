@@ -22,7 +22,6 @@ from human_parsing.official_weights import (
     OFFICIAL_WEIGHTS_REGISTRY,
     NameTable,
     OfficialWeightsConverter,
-    read_torch_state_dict,
     take_rows,
 )
 
@@ -134,9 +133,6 @@ class ParsingRCNNOfficialWeights(OfficialWeightsConverter):
     method = "parsing_rcnn"
     default_config = "configs/CIHP/parsing_rcnn_R_50_FPN_3x_official_weights.yaml"
     description = "soeaver/Parsing-R-CNN .pth (CIHP / MHP v2 R-50-FPN)"
-
-    def read(self, path: str) -> Dict[str, np.ndarray]:
-        return read_torch_state_dict(path)
 
     def table(self, cfg, official: Dict[str, np.ndarray]) -> NameTable:
         return parsing_rcnn_name_table(cfg, official)

@@ -33,7 +33,8 @@ class OfficialWeightsConverter:
     """One method's official checkpoint format and name table.
 
     Subclasses set ``method`` (the command-line name), ``default_config`` (a config of ours, relative
-    to the repository, that runs the converted weights) and implement :meth:`read` and :meth:`table`.
+    to the repository, that runs the converted weights) and implement :meth:`table`; :meth:`read`
+    defaults to a PyTorch ``.pth`` state dict (three of the four released formats).
     """
 
     method: str = ""
@@ -42,7 +43,9 @@ class OfficialWeightsConverter:
 
     def read(self, path: str) -> Dict[str, np.ndarray]:
         """Official tensor name -> array, for the checkpoint at ``path``."""
-        raise NotImplementedError
+        from .checkpoint_io import read_torch_state_dict
+
+        return read_torch_state_dict(path)
 
     def table(self, cfg, official: Dict[str, np.ndarray]) -> NameTable:
         """The name table for our model built from ``cfg``. ``official`` may only select between

@@ -17,7 +17,6 @@ from human_parsing.official_weights import (
     NameTable,
     OfficialWeightsConverter,
     model_shapes,
-    read_torch_state_dict,
 )
 
 from .checkpoint import OFFICIAL_UNUSED_PREFIXES, official_to_ours
@@ -99,9 +98,6 @@ class CorrPMOfficialWeights(OfficialWeightsConverter):
     method = "corrpm"
     default_config = "projects/CorrPM/configs/LIP/corrpm_R_101_official_weights.yaml"
     description = "ziwei-zh/CorrPM .pth (LIP) and CE2P's deep-stem ImageNet ResNet-101"
-
-    def read(self, path: str) -> Dict[str, np.ndarray]:
-        return read_torch_state_dict(path)
 
     def table(self, cfg, official: Dict[str, np.ndarray]) -> NameTable:
         t = corrpm_name_table(cfg, official)

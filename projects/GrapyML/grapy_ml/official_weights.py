@@ -24,7 +24,6 @@ from human_parsing.official_weights import (
     NameTable,
     OfficialWeightsConverter,
     model_shapes,
-    read_torch_state_dict,
 )
 
 from .checkpoint import official_name_map
@@ -142,9 +141,6 @@ class GrapyMLOfficialWeights(OfficialWeightsConverter):
     method = "grapy_ml"
     default_config = "projects/GrapyML/configs/CIHP/gpm_X65_os16_official_weights.yaml"
     description = "Charleshhy/Grapy-ML .pth (DeepLab v3+ / GPM / Grapy-ML; CIHP, 3 datasets, PASCAL)"
-
-    def read(self, path: str) -> Dict[str, np.ndarray]:
-        return read_torch_state_dict(path)
 
     def table(self, cfg, official: Dict[str, np.ndarray]) -> NameTable:
         return grapy_ml_name_table(cfg, official)
