@@ -13,7 +13,6 @@ anything is written. ``--check`` also compares the checkpoint with the official 
 its source tree.
 """
 import argparse
-import importlib
 import logging
 import os
 import sys
@@ -21,9 +20,6 @@ import sys
 from detectron2.config import get_cfg
 from detectron2.utils.logger import setup_logger
 
-import parsing_rcnn
-import pgn
-from human_parsing.config import add_human_parsing_config
 from human_parsing.official_weights import (
     KNOWN_METHODS,
     REPO_ROOT,
@@ -32,28 +28,13 @@ from human_parsing.official_weights import (
     convert_checkpoint,
     get_converter,
 )
-
-# semantic-parsing projects register their converters on import, when they are on the path
-OPTIONAL_PACKAGES = ("corrpm", "grapy_ml")
-
-
-def _config_fns():
-    fns = [add_human_parsing_config, parsing_rcnn.add_parsing_rcnn_config, pgn.add_pgn_config]
-    for name in OPTIONAL_PACKAGES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        fn = getattr(module, f"add_{name}_config", None)
-        if fn is not None:
-            fns.append(fn)
-    return fns
+from methods import CONFIG_FNS
 
 
 def build_config(config_file: str, opts=()):
     cfg = get_cfg()
-    for fn in _config_fns():
-        fn(cfg)
+    for add_config in CONFIG_FNS:  # importing tools/methods.py registered every converter
+        add_config(cfg)
     if not os.path.isfile(config_file):
         raise FileNotFoundError(f"{config_file}: config file not found")
     cfg.merge_from_file(config_file)
@@ -75,7 +56,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     setup_logger(name="human_parsing", abbrev_name="hp")
     try:
-        _config_fns()  # imports the optional packages, which register their converters
         converter = get_converter(args.method)
         config = args.config or os.path.join(REPO_ROOT, converter.default_config)
         cfg = build_config(config, args.opts)

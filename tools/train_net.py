@@ -18,27 +18,18 @@ from detectron2.evaluation import verify_results
 from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
-import corrpm
-import grapy_ml
 import human_parsing.data  # noqa: F401  (registers the datasets)
-import parsing_rcnn
-import pgn
-import sst
-from human_parsing.config import add_human_parsing_config
 from human_parsing.engine import ParsingTrainer, build_checkpointer, shutdown_distributed
 from human_parsing.utils.cli import add_debug_argument, merge_config, run_tool
+from methods import CONFIG_FNS
 
 
 def build_config(args):
     """The config from the defaults, every method's keys, the file and overrides (not frozen).
     Raises :class:`~human_parsing.utils.cli.ConfigError` naming the file or key."""
     cfg = get_cfg()
-    add_human_parsing_config(cfg)
-    parsing_rcnn.add_parsing_rcnn_config(cfg)
-    pgn.add_pgn_config(cfg)
-    sst.add_sst_config(cfg)
-    corrpm.add_corrpm_config(cfg)
-    grapy_ml.add_grapy_ml_config(cfg)
+    for add_config in CONFIG_FNS:
+        add_config(cfg)
     return merge_config(cfg, args.config_file, args.opts)
 
 
